@@ -1,0 +1,212 @@
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Keyv, KeyvStorageAdapter } from 'keyv';
+import type { SessionCookieOptions } from './cookie';
+import { parseDuration } from './duration';
+import { SessionConfigError } from './errors';
+import type { ExpressSessionStore } from './stores/connect-store';
+
+/** A number of seconds, or a string such as '90s', '30m', '2h', '7d'. */
+export type Duration = number | string;
+
+export type SessionDriver = 'file' | 'memory' | 'redis';
+
+export interface SessionLogger {
+  warn(message: string): void;
+  error(message: string, error?: unknown): void;
+}
+
+export interface SessionStoreOptions {
+  /** Which built-in store to use when `store` is not given. Default `'file'`. */
+  driver?: SessionDriver;
+  /** A Keyv instance, a Keyv storage adapter, or an express-session store (connect-redis, ...). */
+  store?: Keyv | KeyvStorageAdapter | ExpressSessionStore;
+  file?: { directory?: string; sweepInterval?: Duration };
+  memory?: { max?: number; sweepInterval?: Duration };
+  redis?: { url?: string; prefix?: string; connectTimeout?: Duration; commandTimeout?: Duration };
+  /** Where store warnings and errors go. Default `console`. */
+  logger?: SessionLogger;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+type ClassType = Function;
+
+export interface SessionOptions extends SessionStoreOptions {
+  /** Cookie name. Default `'sid'`. */
+  name?: string;
+  /** Signs the cookie. An array rotates secrets: sign with the first, accept any. */
+  secret?: string | string[];
+  cookie?: SessionCookieOptions;
+  /** Send the cookie on every response, restarting its maxAge. Default false. */
+  rolling?: boolean;
+  /** Write the session on every request even when unchanged. Default false. */
+  resave?: boolean;
+  /** Store (and send a cookie for) a new session that holds nothing. Default false. */
+  saveUninitialized?: boolean;
+  /** Makes a new session id; the default gives 256 random bits in base64url. */
+  genid?: (request: IncomingMessage) => string;
+  /** What happens when `request.session` is deleted or set to null: keep the stored session, or destroy it. */
+  unset?: 'keep' | 'destroy';
+  /** Trust X-Forwarded-Proto for Secure cookies. Default: Express's `trust proxy` setting. */
+  proxy?: boolean;
+  /** A session not used for this long expires. Default `'2h'`. */
+  idleTimeout?: Duration;
+  /** A session expires this long after it was created, however active. Default `'7d'`; `false` for none. */
+  absoluteTimeout?: Duration | false;
+  /** An unchanged session is rewritten (to extend its idle timeout) at most this often. Default a tenth of idleTimeout, at most 1 minute. */
+  touchInterval?: Duration;
+  /** The most bytes of JSON one session may hold. Default 64 KB. */
+  maxSize?: number;
+  /** A class-validator class describing the session data. */
+  schema?: ClassType;
+  /** What to do with stored data that fails the schema when loaded. Default `'discard'`. */
+  onInvalidData?: 'discard' | 'error';
+  /** When the store fails: answer 503 (`'fail'`, default), or serve the request with an unsaved empty session. */
+  onStoreError?: 'fail' | 'anonymous';
+  /** How long one store operation may take before the request fails with 503. Default `'5s'`. */
+  storeTimeout?: Duration;
+}
+
+export interface ResolvedSessionConfig {
+  name: string;
+  secrets: string[];
+  cookie: SessionCookieOptions;
+  rolling: boolean;
+  resave: boolean;
+  saveUninitialized: boolean;
+  genid: ((request: IncomingMessage) => string) | undefined;
+  unset: 'keep' | 'destroy';
+  proxy: boolean | undefined;
+  idleTimeoutMs: number;
+  absoluteTimeoutMs: number | undefined;
+  touchIntervalMs: number;
+  maxSize: number;
+  schema: ClassType | undefined;
+  onInvalidData: 'discard' | 'error';
+  onStoreError: 'fail' | 'anonymous';
+  storeTimeoutMs: number;
+  logger: SessionLogger;
+}
+
+const drivers: readonly SessionDriver[] = ['file', 'memory', 'redis'];
+const shortestProductionSecret = 32;
+
+/** Types a configuration object (for `src/config/session.ts`); returns it unchanged. */
+export function defineSessionConfig<Options extends SessionOptions>(options: Options): Options {
+  return options;
+}
+
+/** A duration option in milliseconds; throws SessionConfigError naming the option when it is unreadable. */
+export function durationOption(name: string, value: Duration | undefined, fallback: Duration): number {
+  const milliseconds = parseDuration(value ?? fallback);
+  if (milliseconds === undefined) {
+    throw new SessionConfigError(
+      `Option ${name} is ${JSON.stringify(value)}; write a positive number of seconds or a string such as '90s', '30m', '2h' or '7d'.`,
+    );
+  }
+  return milliseconds;
+}
+
+function oneOf<T extends string>(name: string, value: T | undefined, allowed: readonly T[], fallback: T): T {
+  if (value === undefined) return fallback;
+  if (!allowed.includes(value)) {
+    throw new SessionConfigError(
+      `Option ${name} is ${JSON.stringify(value)}; write one of ${allowed.map((item) => `'${item}'`).join(', ')}.`,
+    );
+  }
+  return value;
+}
+
+export function checkDriver(driver: unknown): SessionDriver {
+  return oneOf('driver', driver as SessionDriver | undefined, drivers, 'file');
+}
+
+function resolveSecrets(secret: string | string[] | undefined, logger: SessionLogger): string[] {
+  const given: unknown[] = Array.isArray(secret) ? secret : [secret];
+  const secrets = given.filter((item): item is string => item !== undefined && item !== '');
+  if (secrets.some((item) => typeof item !== 'string')) {
+    throw new SessionConfigError('Option secret must be a string or an array of strings.');
+  }
+  const production = process.env.NODE_ENV === 'production';
+  if (secrets.length === 0) {
+    if (production) {
+      throw new SessionConfigError(
+        'Option secret is missing. In production write a random string of at least 32 characters, e.g. ' +
+          "secret: process.env.SESSION_SECRET (make one with `node -e \"console.log(require('crypto').randomBytes(32).toString('hex'))\"`).",
+      );
+    }
+    logger.warn(
+      'routing-controllers-session: no secret set; using a random one, so sessions will not survive a restart. Set option secret.',
+    );
+    return [randomBytes(32).toString('hex')];
+  }
+  const weak = secrets.filter((item) => item.length < shortestProductionSecret);
+  if (weak.length > 0) {
+    if (production) {
+      throw new SessionConfigError(
+        `Option secret has a value of fewer than ${shortestProductionSecret} characters; in production use a random string of at least ${shortestProductionSecret}.`,
+      );
+    }
+    logger.warn(
+      `routing-controllers-session: the session secret is shorter than ${shortestProductionSecret} characters; that is refused in production.`,
+    );
+  }
+  return secrets;
+}
+
+function positiveInteger(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value <= 0) {
+    throw new SessionConfigError(`Option ${name} is ${JSON.stringify(value)}; write a positive whole number.`);
+  }
+  return value;
+}
+
+/** Validates the options once, at start-up, and fills in the defaults. */
+export function resolveConfig(options: SessionOptions = {}): ResolvedSessionConfig {
+  if (typeof options !== 'object' || options === null) {
+    throw new SessionConfigError('session(options) takes an options object.');
+  }
+  const logger = options.logger ?? console;
+  checkDriver(options.driver);
+  if (options.genid !== undefined && typeof options.genid !== 'function') {
+    throw new SessionConfigError('Option genid must be a function (request) => string.');
+  }
+  if (options.name !== undefined && !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(options.name)) {
+    throw new SessionConfigError(`Option name ${JSON.stringify(options.name)} is not a valid cookie name.`);
+  }
+  const idleTimeoutMs = durationOption('idleTimeout', options.idleTimeout, '2h');
+  const absoluteTimeoutMs =
+    options.absoluteTimeout === false ? undefined : durationOption('absoluteTimeout', options.absoluteTimeout, '7d');
+  const touchIntervalMs = durationOption(
+    'touchInterval',
+    options.touchInterval,
+    Math.min(idleTimeoutMs / 10, 60_000) / 1000,
+  );
+  const { maxAge } = options.cookie ?? {};
+  if (maxAge !== undefined && maxAge !== null && !(Number.isFinite(maxAge) && maxAge > 0)) {
+    throw new SessionConfigError(
+      `Option cookie.maxAge is ${JSON.stringify(maxAge)}; write a positive number of milliseconds, or null for a browser-session cookie.`,
+    );
+  }
+  return {
+    name: options.name ?? 'sid',
+    secrets: resolveSecrets(options.secret, logger),
+    cookie: { httpOnly: true, secure: 'auto', sameSite: 'lax', path: '/', ...options.cookie },
+    rolling: options.rolling === true,
+    resave: options.resave === true,
+    saveUninitialized: options.saveUninitialized === true,
+    genid: options.genid,
+    unset: oneOf('unset', options.unset, ['keep', 'destroy'], 'keep'),
+    proxy: options.proxy,
+    idleTimeoutMs,
+    absoluteTimeoutMs,
+    touchIntervalMs,
+    maxSize: positiveInteger('maxSize', options.maxSize, 64 * 1024),
+    schema: options.schema,
+    onInvalidData: oneOf('onInvalidData', options.onInvalidData, ['discard', 'error'], 'discard'),
+    onStoreError: oneOf('onStoreError', options.onStoreError, ['fail', 'anonymous'], 'fail'),
+    storeTimeoutMs: durationOption('storeTimeout', options.storeTimeout, '5s'),
+    logger,
+  };
+}

@@ -1,0 +1,154 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { parseCookie, stringifySetCookie } from 'cookie';
+
+export type SameSite = boolean | 'lax' | 'strict' | 'none';
+
+/** Cookie attributes, named as in express-session. `maxAge` is in milliseconds. */
+export interface SessionCookieOptions {
+  maxAge?: number | null;
+  expires?: Date | null;
+  httpOnly?: boolean;
+  /** `'auto'` (the default) sets Secure when the request came over https. */
+  secure?: boolean | 'auto';
+  sameSite?: SameSite;
+  path?: string;
+  domain?: string;
+  partitioned?: boolean;
+  priority?: 'low' | 'medium' | 'high';
+}
+
+/** What a store keeps of the cookie (express-session's record format). */
+export interface SessionCookieJSON {
+  originalMaxAge: number | null;
+  expires: string | null;
+  httpOnly: boolean;
+  secure?: boolean;
+  sameSite?: SameSite;
+  path: string;
+  domain?: string;
+  partitioned?: boolean;
+  priority?: 'low' | 'medium' | 'high';
+}
+
+const longestCookieValue = 4096;
+
+/** `request.session.cookie`: the same fields and behaviour as express-session's Cookie. */
+export class SessionCookie {
+  originalMaxAge: number | null = null;
+  httpOnly = true;
+  secure: boolean | 'auto' = 'auto';
+  sameSite: SameSite = 'lax';
+  path = '/';
+  domain: string | undefined;
+  partitioned: boolean | undefined;
+  priority: 'low' | 'medium' | 'high' | undefined;
+  private expiresAt: Date | null = null;
+
+  constructor(options: SessionCookieOptions = {}) {
+    const { maxAge, expires, ...attributes } = options;
+    Object.assign(this, stripUndefined(attributes));
+    if (expires) this.expires = expires;
+    if (typeof maxAge === 'number') this.maxAge = maxAge;
+    this.originalMaxAge ??= this.maxAge;
+  }
+
+  get expires(): Date | null {
+    return this.expiresAt;
+  }
+
+  set expires(date: Date | null) {
+    this.expiresAt = date;
+    this.originalMaxAge = this.maxAge;
+  }
+
+  /** Milliseconds until the cookie expires; null for a browser-session cookie. */
+  get maxAge(): number | null {
+    return this.expiresAt ? this.expiresAt.valueOf() - Date.now() : null;
+  }
+
+  set maxAge(milliseconds: number | null) {
+    this.expires = typeof milliseconds === 'number' ? new Date(Date.now() + milliseconds) : null;
+  }
+
+  /** Restarts the expiry from now (express-session's `resetMaxAge`). */
+  resetMaxAge(): void {
+    this.maxAge = this.originalMaxAge;
+  }
+
+  serialize(name: string, value: string, isSecureRequest: boolean): string {
+    return stringifySetCookie(name, value, {
+      expires: this.expiresAt ?? undefined,
+      httpOnly: this.httpOnly,
+      secure: this.secure === 'auto' ? isSecureRequest : this.secure,
+      sameSite: this.sameSite,
+      path: this.path,
+      domain: this.domain,
+      partitioned: this.partitioned,
+      priority: this.priority,
+    });
+  }
+
+  toJSON(): SessionCookieJSON {
+    return stripUndefined({
+      originalMaxAge: this.originalMaxAge,
+      expires: this.expiresAt ? this.expiresAt.toISOString() : null,
+      httpOnly: this.httpOnly,
+      secure: this.secure === 'auto' ? undefined : this.secure,
+      sameSite: this.sameSite,
+      path: this.path,
+      domain: this.domain,
+      partitioned: this.partitioned,
+      priority: this.priority,
+    }) as SessionCookieJSON;
+  }
+}
+
+function stripUndefined<T extends object>(object: T): T {
+  return Object.fromEntries(Object.entries(object).filter(([, value]) => value !== undefined)) as T;
+}
+
+function signature(value: string, secret: string): string {
+  return createHmac('sha256', secret).update(value).digest('base64').replace(/=+$/, '');
+}
+
+/** express-session's cookie value: `s:<id>.<HMAC-SHA256 in base64 without padding>`. */
+export function signSessionId(id: string, secret: string): string {
+  return `s:${id}.${signature(id, secret)}`;
+}
+
+export interface UnsignedSessionId {
+  id: string;
+  /** False when the cookie was signed with a secret other than the first: it should be re-signed. */
+  signedWithCurrentSecret: boolean;
+}
+
+/** Checks the signature against every secret; undefined for anything unsigned, malformed or forged. */
+export function unsignSessionId(cookieValue: string, secrets: readonly string[]): UnsignedSessionId | undefined {
+  if (!cookieValue.startsWith('s:')) return undefined;
+  const signed = cookieValue.slice(2);
+  const dot = signed.lastIndexOf('.');
+  if (dot <= 0) return undefined;
+  const id = signed.slice(0, dot);
+  const given = Buffer.from(signed.slice(dot + 1));
+  for (const [index, secret] of secrets.entries()) {
+    const expected = Buffer.from(signature(id, secret));
+    if (expected.length === given.length && timingSafeEqual(expected, given)) {
+      return { id, signedWithCurrentSecret: index === 0 };
+    }
+  }
+  return undefined;
+}
+
+/** The session id from the request's cookie header, if one is present and correctly signed. */
+export function readSessionId(
+  request: IncomingMessage,
+  cookieName: string,
+  secrets: readonly string[],
+): UnsignedSessionId | undefined {
+  const header = request.headers.cookie;
+  if (typeof header !== 'string' || header.length === 0) return undefined;
+  const value = parseCookie(header)[cookieName];
+  if (value === undefined || value.length > longestCookieValue) return undefined;
+  return unsignSessionId(value, secrets);
+}

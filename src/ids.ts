@@ -1,0 +1,11 @@
+import { createHash, randomBytes } from 'node:crypto';
+
+/** 256 random bits, base64url: the value a client holds (signed) in its cookie. */
+export function generateSessionId(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+/** The store key of a session: a hash, so a dump of the store holds no usable cookie value. */
+export function storeKeyOf(sessionId: string): string {
+  return createHash('sha256').update(sessionId).digest('base64url');
+}

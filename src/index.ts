@@ -1,0 +1,21 @@
+export { session, createLifecycle } from './middleware';
+export type { SessionHandler, NextFunction } from './middleware';
+export { defineSessionConfig } from './config';
+export type { SessionOptions, SessionStoreOptions, SessionDriver, SessionLogger, Duration } from './config';
+export type { SessionCookieOptions } from './cookie';
+export { SessionCookie } from './cookie';
+export type { SessionData, SessionDataRecord, SessionOf } from './session';
+export { createSessionStore } from './stores/create-store';
+export { FileStore } from './stores/file-store';
+export type { FileStoreOptions } from './stores/file-store';
+export { MemoryStore } from './stores/memory-store';
+export type { MemoryStoreOptions } from './stores/memory-store';
+export type { ExpressSessionStore } from './stores/connect-store';
+export {
+  SessionError,
+  SessionConfigError,
+  SessionStoreUnavailableError,
+  SessionValidationError,
+  SessionTooLargeError,
+  SessionNotMountedError,
+} from './errors';

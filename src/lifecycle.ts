@@ -1,0 +1,338 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ResolvedSessionConfig } from './config';
+import { SessionCookie, readSessionId, signSessionId } from './cookie';
+import { SessionError, SessionStoreUnavailableError, SessionTooLargeError } from './errors';
+import { generateSessionId } from './ids';
+import type { SessionRecord } from './record';
+import { isSecureRequest } from './request-info';
+import type { SessionBackend, SessionDataRecord, SessionObject, SessionOf, SessionState } from './session';
+import { changesOf, createDataRecord, createSession, hasChanges, resetBaseline, sessionState } from './session';
+import type { SessionRecords } from './stores/session-records';
+
+/** Checks session data before it is written (the schema); throws to refuse the save. */
+export type SessionDataCheck = (data: SessionDataRecord) => Promise<void>;
+
+/** Checks session data after it is read; returns false when the stored data must be discarded. */
+export type SessionDataLoadCheck = (data: SessionDataRecord) => Promise<boolean>;
+
+export interface SessionRequest extends IncomingMessage {
+  session?: SessionOf<object> | null;
+  sessionID?: string;
+  sessionStore?: unknown;
+}
+
+/** Everything one request knows about its session. */
+interface RequestSession {
+  request: SessionRequest;
+  response: ServerResponse;
+  session: SessionOf<object>;
+  state: SessionState;
+  /** The id the client sent, if its cookie was valid. */
+  incomingId: string | undefined;
+  /** The cookie was signed with a retired secret and must be re-signed. */
+  resign: boolean;
+  /** The store failed and onStoreError is 'anonymous': never save. */
+  anonymous: boolean;
+  destroyed: boolean;
+  regenerated: boolean;
+  wroteChanges: boolean;
+  cookieApplied: boolean;
+}
+
+export interface LifecycleChecks {
+  beforeSave?: SessionDataCheck;
+  afterLoad?: SessionDataLoadCheck;
+}
+
+/**
+ * One request's session, from the cookie to the store and back:
+ * load at the start, save before the response's headers leave, and the express-session methods between.
+ */
+export class SessionLifecycle {
+  constructor(
+    readonly config: ResolvedSessionConfig,
+    readonly records: SessionRecords,
+    private readonly checks: LifecycleChecks = {},
+  ) {}
+
+  /** Loads the session onto `request.session` and arranges for it to be saved before the response ends. */
+  async attach(request: SessionRequest, response: ServerResponse): Promise<void> {
+    if (request.session) return;
+    const context = await this.load(request, response);
+    request.session = context.session;
+    Object.defineProperty(request, 'sessionID', { get: () => context.state.id, configurable: true });
+    request.sessionStore = this.records.keyv;
+    this.hookResponse(context);
+  }
+
+  private newId(request: IncomingMessage): string {
+    return this.config.genid ? this.config.genid(request) : generateSessionId();
+  }
+
+  private newCookie(): SessionCookie {
+    return new SessionCookie(this.config.cookie);
+  }
+
+  private isExpired(record: SessionRecord, now: number): boolean {
+    const { idleTimeoutMs, absoluteTimeoutMs } = this.config;
+    if (now - record.meta.lastSeenAt > idleTimeoutMs) return true;
+    return absoluteTimeoutMs !== undefined && now - record.meta.createdAt > absoluteTimeoutMs;
+  }
+
+  private async readLiveRecord(sessionId: string): Promise<SessionRecord | undefined> {
+    const record = await this.records.read(sessionId);
+    if (!record) return undefined;
+    if (this.isExpired(record, Date.now())) {
+      await this.records.remove(sessionId).catch(() => undefined);
+      return undefined;
+    }
+    if (this.checks.afterLoad && !(await this.checks.afterLoad(record.data))) return undefined;
+    return record;
+  }
+
+  private async load(request: SessionRequest, response: ServerResponse): Promise<RequestSession> {
+    const cookieId = readSessionId(request, this.config.name, this.config.secrets);
+    let record: SessionRecord | undefined;
+    let anonymous = false;
+    if (cookieId) {
+      try {
+        record = await this.readLiveRecord(cookieId.id);
+      } catch (error) {
+        if (!(error instanceof SessionStoreUnavailableError) || this.config.onStoreError === 'fail') throw error;
+        this.config.logger.error('routing-controllers-session: serving an unsaved anonymous session', error);
+        anonymous = true;
+      }
+    }
+    const now = Date.now();
+    const context: RequestSession = {
+      request,
+      response,
+      incomingId: cookieId?.id,
+      resign: cookieId !== undefined && !cookieId.signedWithCurrentSecret,
+      anonymous,
+      destroyed: false,
+      regenerated: false,
+      wroteChanges: false,
+      cookieApplied: false,
+      state: undefined as unknown as SessionState,
+      session: undefined as unknown as SessionOf<object>,
+    };
+    const state: SessionState = {
+      id: record ? cookieId!.id : this.newId(request),
+      cookie: this.newCookie(),
+      data: createDataRecord(),
+      savedJson: new Map(),
+      createdAt: record?.meta.createdAt ?? now,
+      lastSeenAt: record?.meta.lastSeenAt ?? now,
+      isNew: !record,
+      idChanged: !record,
+      touched: false,
+      flashedKeys: new Set(),
+      agedFlashKeys: record?.meta.flash ?? [],
+      backend: this.backendFor(context),
+    };
+    if (record) resetBaseline(state, record.data);
+    context.state = state;
+    context.session = createSession(state);
+    return context;
+  }
+
+  private backendFor(context: RequestSession): SessionBackend {
+    return {
+      regenerate: (_session, keepData) => this.regenerate(context, keepData),
+      destroy: () => this.destroy(context),
+      save: () => this.save(context, true),
+      reload: () => this.reload(context),
+    };
+  }
+
+  private startOver(context: RequestSession, keepData: boolean): void {
+    const { state } = context;
+    state.id = this.newId(context.request);
+    state.cookie = this.newCookie();
+    state.createdAt = Date.now();
+    state.isNew = true;
+    state.idChanged = true;
+    state.savedJson = new Map();
+    state.agedFlashKeys = [];
+    if (!keepData) {
+      state.data = createDataRecord();
+      state.flashedKeys.clear();
+    }
+  }
+
+  private async regenerate(context: RequestSession, keepData: boolean): Promise<void> {
+    if (!context.state.isNew) await this.records.remove(context.state.id);
+    this.startOver(context, keepData);
+    context.regenerated = true;
+  }
+
+  private async destroy(context: RequestSession): Promise<void> {
+    if (!context.state.isNew) await this.records.remove(context.state.id);
+    this.startOver(context, false);
+    context.regenerated = false;
+    context.destroyed = true;
+  }
+
+  private async reload(context: RequestSession): Promise<void> {
+    const { state } = context;
+    const record = state.isNew ? undefined : await this.readLiveRecord(state.id);
+    if (!record) throw new SessionError('The session cannot be reloaded: it is not in the store.', 500);
+    resetBaseline(state, record.data);
+    state.lastSeenAt = record.meta.lastSeenAt;
+  }
+
+  private expiryOf(state: SessionState, now: number): number {
+    const idleEnd = now + this.config.idleTimeoutMs;
+    const { absoluteTimeoutMs } = this.config;
+    return absoluteTimeoutMs === undefined ? idleEnd : Math.min(idleEnd, state.createdAt + absoluteTimeoutMs);
+  }
+
+  /** Whether ending the request now would write the session, and what it would write. */
+  private planSave(context: RequestSession, explicit: boolean) {
+    const { state } = context;
+    for (const key of state.agedFlashKeys) {
+      if (!state.flashedKeys.has(key)) delete state.data[key];
+    }
+    const changes = changesOf(state);
+    const changed = hasChanges(changes) || state.agedFlashKeys.length > 0 || state.flashedKeys.size > 0;
+    let write: boolean;
+    if (context.anonymous) write = false;
+    else if (explicit || context.regenerated) write = true;
+    else if (state.isNew) write = changed || this.config.saveUninitialized;
+    else {
+      const touchDue = Date.now() - state.lastSeenAt >= this.config.touchIntervalMs;
+      write = changed || this.config.resave || state.touched || touchDue;
+    }
+    return { write, changes, changed };
+  }
+
+  /** Lock, read the latest record, apply only this request's changes, write, unlock. */
+  private async save(context: RequestSession, explicit: boolean): Promise<void> {
+    const { state } = context;
+    const plan = this.planSave(context, explicit);
+    if (!plan.write) return;
+    const flashChanged = state.agedFlashKeys.length > 0 || state.flashedKeys.size > 0;
+    await this.records.withLock(state.id, async () => {
+      const now = Date.now();
+      const latest = state.isNew ? undefined : await this.records.read(state.id);
+      if (!state.isNew && !latest) return;
+      const data = createDataRecord(Object.entries(latest?.data ?? {}));
+      Object.assign(data, plan.changes.set);
+      for (const key of plan.changes.removed) delete data[key];
+      await this.checks.beforeSave?.(data);
+      const size = Buffer.byteLength(JSON.stringify(data));
+      if (size > this.config.maxSize) throw new SessionTooLargeError(size, this.config.maxSize);
+      const flash = flashChanged ? [...state.flashedKeys] : latest?.meta.flash;
+      const record: SessionRecord = {
+        data,
+        meta: {
+          createdAt: latest?.meta.createdAt ?? state.createdAt,
+          lastSeenAt: now,
+          cookie: state.cookie.toJSON(),
+          ...(flash && flash.length > 0 ? { flash } : {}),
+        },
+      };
+      await this.records.write(state.id, record, this.expiryOf(state, now));
+      resetBaseline(state, data);
+      state.isNew = false;
+      state.lastSeenAt = now;
+      state.touched = false;
+      state.agedFlashKeys = [];
+      state.flashedKeys.clear();
+      context.wroteChanges ||= plan.changed;
+    });
+  }
+
+  private async commit(context: RequestSession): Promise<void> {
+    const { request, state } = context;
+    if (request.session === context.session) return this.save(context, false);
+    if (this.config.unset === 'destroy' && !state.isNew) {
+      await this.records.remove(state.id);
+      context.destroyed = true;
+    }
+  }
+
+  /** The Set-Cookie header this response needs, or undefined; `willWrite` says whether the session is (being) stored. */
+  private cookieFor(context: RequestSession, stored: boolean): string | undefined {
+    const { state, request } = context;
+    const secure = isSecureRequest(request, this.config.proxy);
+    if (state.cookie.secure === true && !secure) return undefined;
+    const sessionKept = request.session === context.session;
+    if (stored && sessionKept) {
+      const persistent = state.cookie.originalMaxAge !== null;
+      const send =
+        state.idChanged || context.resign || this.config.rolling || (persistent && context.wroteChanges);
+      if (!send) return undefined;
+      state.cookie.resetMaxAge();
+      return state.cookie.serialize(this.config.name, signSessionId(state.id, this.config.secrets[0]), secure);
+    }
+    if (context.incomingId !== undefined && context.destroyed) {
+      const expired = new SessionCookie({ ...this.config.cookie, maxAge: undefined, expires: new Date(0) });
+      return expired.serialize(this.config.name, '', secure);
+    }
+    return undefined;
+  }
+
+  private applyCookie(context: RequestSession, stored: boolean): void {
+    const { response } = context;
+    if (context.cookieApplied || response.headersSent) return;
+    context.cookieApplied = true;
+    const header = this.cookieFor(context, stored);
+    if (header === undefined) return;
+    const existing = response.getHeader('Set-Cookie');
+    const others = existing === undefined ? [] : Array.isArray(existing) ? existing : [String(existing)];
+    response.setHeader('Set-Cookie', [...others, header]);
+    context.state.idChanged = false;
+  }
+
+  private failResponse(context: RequestSession, error: unknown): void {
+    const { response } = context;
+    this.config.logger.error('routing-controllers-session: the session could not be saved', error);
+    if (response.headersSent) {
+      response.destroy(error instanceof Error ? error : undefined);
+      return;
+    }
+    const status = error instanceof SessionError ? error.status : 500;
+    const body = JSON.stringify(
+      error instanceof SessionError ? error : { name: 'Error', message: 'The session could not be saved.' },
+    );
+    for (const header of response.getHeaderNames()) response.removeHeader(header);
+    response.statusCode = status;
+    response.setHeader('Content-Type', 'application/json; charset=utf-8');
+    response.setHeader('Content-Length', Buffer.byteLength(body));
+    response.end(body);
+  }
+
+  /** Saves before the headers leave: writeHead sets the cookie, end waits for the save. */
+  private hookResponse(context: RequestSession): void {
+    const { response } = context;
+    const originalWriteHead = response.writeHead;
+    const originalEnd = response.end;
+    const lifecycle = this;
+    response.writeHead = function (this: ServerResponse, ...args: unknown[]) {
+      if (!context.cookieApplied) {
+        lifecycle.applyCookie(context, !context.state.isNew || lifecycle.planSave(context, false).write);
+      }
+      return (originalWriteHead as (...a: unknown[]) => ServerResponse).apply(this, args);
+    } as typeof response.writeHead;
+    let ending = false;
+    response.end = function (this: ServerResponse, ...args: unknown[]) {
+      const end = () => (originalEnd as (...a: unknown[]) => ServerResponse).apply(response, args);
+      if (ending) return end();
+      ending = true;
+      lifecycle.commit(context).then(
+        () => {
+          lifecycle.applyCookie(context, !context.state.isNew);
+          response.end = originalEnd;
+          end();
+        },
+        (error: unknown) => {
+          response.end = originalEnd;
+          lifecycle.failResponse(context, error);
+        },
+      );
+      return response;
+    } as typeof response.end;
+  }
+}

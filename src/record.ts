@@ -1,0 +1,29 @@
+import type { SessionCookieJSON } from './cookie';
+import type { SessionDataRecord } from './session';
+
+/** What the store holds for one session. */
+export interface SessionRecord {
+  data: SessionDataRecord;
+  meta: SessionRecordMeta;
+}
+
+export interface SessionRecordMeta {
+  createdAt: number;
+  lastSeenAt: number;
+  cookie?: SessionCookieJSON;
+  /** Keys flashed by the last request, to be removed by the next one. */
+  flash?: string[];
+  userAgent?: string;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Accepts only a well-formed record; anything else read from a store counts as no session. */
+export function asSessionRecord(value: unknown): SessionRecord | undefined {
+  if (!isObject(value) || !isObject(value.data) || !isObject(value.meta)) return undefined;
+  const { createdAt, lastSeenAt } = value.meta;
+  if (typeof createdAt !== 'number' || typeof lastSeenAt !== 'number') return undefined;
+  return value as unknown as SessionRecord;
+}

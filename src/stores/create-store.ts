@@ -1,0 +1,74 @@
+import { Keyv } from 'keyv';
+import type { KeyvStorageAdapter } from 'keyv';
+import type { SessionStoreOptions } from '../config';
+import { checkDriver, durationOption } from '../config';
+import { SessionConfigError } from '../errors';
+import { ExpressStoreAdapter, isExpressSessionStore } from './connect-store';
+import { FileStore } from './file-store';
+import { MemoryStore } from './memory-store';
+import { createRedisAdapter } from './redis';
+import { watchStoreErrors } from './store-calls';
+
+const storeNames = new WeakMap<Keyv, string>();
+
+function isKeyv(candidate: unknown): candidate is Keyv {
+  if (candidate instanceof Keyv) return true;
+  const keyv = candidate as Partial<Keyv> | null;
+  return typeof keyv?.get === 'function' && typeof keyv.set === 'function' && 'store' in keyv && 'hooks' in keyv;
+}
+
+function isStorageAdapter(candidate: unknown): candidate is KeyvStorageAdapter {
+  const adapter = candidate as Partial<KeyvStorageAdapter> | null;
+  return typeof adapter?.get === 'function' && typeof adapter.set === 'function';
+}
+
+function named(keyv: Keyv, name: string): Keyv {
+  storeNames.set(keyv, name);
+  return keyv;
+}
+
+function fromUserStore(store: unknown): Keyv {
+  if (isKeyv(store)) return named(store, `Keyv (${store.store?.constructor?.name ?? 'custom'})`);
+  const storeName = (store as object).constructor?.name ?? 'custom store';
+  if (isExpressSessionStore(store)) {
+    return named(new Keyv({ store: new ExpressStoreAdapter(store), serialization: false }), storeName);
+  }
+  if (isStorageAdapter(store)) return named(new Keyv({ store }), storeName);
+  throw new SessionConfigError(
+    'Option store must be a Keyv instance, a Keyv storage adapter or an express-session store ' +
+      '(with get, set and destroy); use driver instead for the built-in stores.',
+  );
+}
+
+function fromDriver(options: SessionStoreOptions): Keyv {
+  const driver = checkDriver(options.driver);
+  if (driver === 'memory') {
+    const { max, sweepInterval } = options.memory ?? {};
+    const sweepIntervalMs = durationOption('memory.sweepInterval', sweepInterval, '1m');
+    return named(new Keyv({ store: new MemoryStore({ max, sweepIntervalMs }) }), 'memory');
+  }
+  if (driver === 'redis') {
+    const adapter = createRedisAdapter(options.redis ?? {});
+    return named(new Keyv({ store: adapter, namespace: undefined }), `redis (${adapter.displayUrl})`);
+  }
+  const { directory, sweepInterval } = options.file ?? {};
+  const sweepIntervalMs = durationOption('file.sweepInterval', sweepInterval, '10m');
+  const fileStore = new FileStore({ directory, sweepIntervalMs });
+  fileStore.on('warning', (message: string) => (options.logger ?? console).warn(message));
+  return named(new Keyv({ store: fileStore }), `file (${fileStore.directory})`);
+}
+
+/**
+ * The Keyv that holds sessions: a built-in driver ('file' by default, 'memory', 'redis'), or the `store`
+ * given (a Keyv, a Keyv storage adapter, an express-session store). An 'error' listener is always attached.
+ */
+export function createSessionStore(options: SessionStoreOptions = {}): Keyv {
+  const keyv = options.store === undefined ? fromDriver(options) : fromUserStore(options.store);
+  watchStoreErrors(keyv, options.logger ?? console);
+  return keyv;
+}
+
+/** The name used in error messages and logs for a store made by createSessionStore. */
+export function storeNameOf(keyv: Keyv): string {
+  return storeNames.get(keyv) ?? 'Keyv store';
+}

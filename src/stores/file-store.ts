@@ -1,0 +1,232 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, open, readFile, readdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { KeyvAdapterBase, isExpired } from './adapter-base';
+import { KeyedLock } from './keyed-lock';
+
+export interface FileStoreOptions {
+  /** Where session files live; created when missing. Default `storage/sessions`. */
+  directory?: string;
+  /** How often expired files are swept, in milliseconds. Default 10 minutes. */
+  sweepIntervalMs?: number;
+  /** A lock file older than this is taken to be left by a crashed process. Default 10 s. */
+  staleLockMs?: number;
+}
+
+interface StoredFile {
+  key: string;
+  value: string;
+  expires?: number;
+}
+
+const dataSuffix = '.json';
+const tempSuffix = '.tmp';
+const lockSuffix = '.lock';
+const staleTempMs = 60_000;
+
+function isStoredFile(parsed: unknown): parsed is StoredFile {
+  const candidate = parsed as StoredFile | null;
+  return typeof candidate?.key === 'string' && typeof candidate.value === 'string';
+}
+
+function isMissing(error: unknown): boolean {
+  return (error as NodeJS.ErrnoException).code === 'ENOENT';
+}
+
+function isTaken(error: unknown): boolean {
+  return (error as NodeJS.ErrnoException).code === 'EEXIST';
+}
+
+const pause = (milliseconds: number) => new Promise((resolve) => setTimeout(resolve, milliseconds));
+
+/**
+ * A Keyv storage adapter that keeps one file per session. File names are hashes of the key, writes go
+ * through a temp file and a rename (no torn or partial files), every get re-reads the file (so several
+ * processes share one directory), and expired files are swept in the background.
+ */
+export class FileStore extends KeyvAdapterBase {
+  readonly directory: string;
+  private readonly staleLockMs: number;
+  private readonly processLock = new KeyedLock();
+  private readonly reportedFiles = new Set<string>();
+  private readonly sweepTimer: NodeJS.Timeout;
+  private directoryReady: Promise<unknown> | undefined;
+  private sweeping: Promise<number> | undefined;
+
+  constructor(options: FileStoreOptions = {}) {
+    super();
+    this.directory = options.directory ?? join('storage', 'sessions');
+    this.staleLockMs = options.staleLockMs ?? 10_000;
+    this.sweepTimer = setInterval(() => void this.sweep(), options.sweepIntervalMs ?? 600_000);
+    this.sweepTimer.unref();
+  }
+
+  private fileName(key: string): string {
+    return createHash('sha256').update(this.prefixed(key)).digest('hex');
+  }
+
+  private pathOf(name: string, suffix: string): string {
+    return join(this.directory, name + suffix);
+  }
+
+  private ensureDirectory(): Promise<unknown> {
+    this.directoryReady ??= mkdir(this.directory, { recursive: true }).then(() => this.removeStaleTempFiles());
+    return this.directoryReady;
+  }
+
+  private async readStoredFile(path: string): Promise<StoredFile | undefined> {
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (error) {
+      if (isMissing(error)) return undefined;
+      throw error;
+    }
+    try {
+      const parsed: unknown = JSON.parse(text);
+      if (isStoredFile(parsed)) return parsed;
+    } catch {
+      // reported below, like any other unreadable file
+    }
+    if (!this.reportedFiles.has(path)) {
+      this.reportedFiles.add(path);
+      this.emit('warning', `The session file ${path} cannot be parsed; it is ignored.`);
+    }
+    return undefined;
+  }
+
+  async get(key: string): Promise<string | undefined> {
+    const path = this.pathOf(this.fileName(key), dataSuffix);
+    const stored = await this.readStoredFile(path);
+    if (!stored || stored.key !== this.prefixed(key)) return undefined;
+    if (isExpired(stored.expires)) {
+      await unlink(path).catch(() => undefined);
+      return undefined;
+    }
+    return stored.value;
+  }
+
+  async set(key: string, value: unknown, expires?: number): Promise<boolean> {
+    await this.ensureDirectory();
+    const name = this.fileName(key);
+    const stored: StoredFile = { key: this.prefixed(key), value: String(value), expires };
+    const tempPath = this.pathOf(`${name}.${process.pid}.${randomBytes(6).toString('hex')}`, tempSuffix);
+    try {
+      await writeFile(tempPath, JSON.stringify(stored), { mode: 0o600 });
+      await rename(tempPath, this.pathOf(name, dataSuffix));
+    } catch (error) {
+      await unlink(tempPath).catch(() => undefined);
+      throw error;
+    }
+    return true;
+  }
+
+  async delete(key: string): Promise<boolean> {
+    try {
+      await unlink(this.pathOf(this.fileName(key), dataSuffix));
+      return true;
+    } catch (error) {
+      if (isMissing(error)) return false;
+      throw error;
+    }
+  }
+
+  private async *storedFiles(): AsyncGenerator<[path: string, stored: StoredFile]> {
+    let names: string[];
+    try {
+      names = await readdir(this.directory);
+    } catch (error) {
+      if (isMissing(error)) return;
+      throw error;
+    }
+    for (const name of names) {
+      if (!name.endsWith(dataSuffix)) continue;
+      const path = join(this.directory, name);
+      const stored = await this.readStoredFile(path);
+      if (stored) yield [path, stored];
+    }
+  }
+
+  async clear(): Promise<void> {
+    for await (const [path, stored] of this.storedFiles()) {
+      if (this.unprefixed(stored.key) !== undefined) await unlink(path).catch(() => undefined);
+    }
+  }
+
+  async *iterator(): AsyncGenerator<[string, string], void> {
+    for await (const [, stored] of this.storedFiles()) {
+      const key = this.unprefixed(stored.key);
+      if (key !== undefined && !isExpired(stored.expires)) yield [key, stored.value];
+    }
+  }
+
+  /** Deletes expired session files and temp files left by crashed writers; resolves to how many were removed. */
+  sweep(): Promise<number> {
+    this.sweeping ??= this.sweepOnce().finally(() => (this.sweeping = undefined));
+    return this.sweeping;
+  }
+
+  private async sweepOnce(): Promise<number> {
+    let removed = await this.removeStaleTempFiles();
+    const now = Date.now();
+    for await (const [path, stored] of this.storedFiles()) {
+      if (isExpired(stored.expires, now)) {
+        await unlink(path).catch(() => undefined);
+        removed += 1;
+      }
+    }
+    return removed;
+  }
+
+  private async removeStaleTempFiles(): Promise<number> {
+    const names = await readdir(this.directory).catch(() => [] as string[]);
+    let removed = 0;
+    for (const name of names) {
+      if (!name.endsWith(tempSuffix) && !name.endsWith(lockSuffix)) continue;
+      const path = join(this.directory, name);
+      const age = await stat(path).then((info) => Date.now() - info.mtimeMs, () => 0);
+      const limit = name.endsWith(lockSuffix) ? this.staleLockMs : staleTempMs;
+      if (age > limit) {
+        await unlink(path).catch(() => undefined);
+        removed += 1;
+      }
+    }
+    return removed;
+  }
+
+  /**
+   * Runs `task` while holding this session's lock, shared by every process on the directory:
+   * a lock file created exclusively, removed by its owner, and taken over when older than staleLockMs.
+   */
+  withLock<T>(key: string, task: () => Promise<T>): Promise<T> {
+    return this.processLock.run(key, async () => {
+      await this.ensureDirectory();
+      const lockPath = this.pathOf(this.fileName(key), lockSuffix);
+      await this.acquireLockFile(lockPath);
+      try {
+        return await task();
+      } finally {
+        await unlink(lockPath).catch(() => undefined);
+      }
+    });
+  }
+
+  private async acquireLockFile(lockPath: string): Promise<void> {
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        const handle = await open(lockPath, 'wx');
+        await handle.close();
+        return;
+      } catch (error) {
+        if (!isTaken(error)) throw error;
+      }
+      const age = await stat(lockPath).then((info) => Date.now() - info.mtimeMs, () => 0);
+      if (age > this.staleLockMs) await unlink(lockPath).catch(() => undefined);
+      await pause(Math.min(2 + attempt, 20));
+    }
+  }
+
+  override async disconnect(): Promise<void> {
+    clearInterval(this.sweepTimer);
+  }
+}

@@ -1,0 +1,68 @@
+import type { Keyv } from 'keyv';
+import { storeKeyOf } from '../ids';
+import type { SessionRecord } from '../record';
+import { asSessionRecord } from '../record';
+import { ExpressStoreAdapter } from './connect-store';
+import { storeNameOf } from './create-store';
+import { KeyedLock } from './keyed-lock';
+import { callStore } from './store-calls';
+
+interface LockingAdapter {
+  withLock<T>(key: string, task: () => Promise<T>): Promise<T>;
+}
+
+function isLockingAdapter(adapter: unknown): adapter is LockingAdapter {
+  return typeof (adapter as Partial<LockingAdapter> | null)?.withLock === 'function';
+}
+
+/**
+ * The four operations the lifecycle needs from a store (read, write, remove, lock), over any Keyv.
+ * Session ids are hashed into store keys, except for express-session stores, which keep the raw id
+ * so that a migrating app's sessions stay valid.
+ */
+export class SessionRecords {
+  readonly storeName: string;
+  private readonly hashesIds: boolean;
+  private readonly processLock = new KeyedLock();
+
+  constructor(
+    readonly keyv: Keyv,
+    private readonly timeoutMs: number,
+  ) {
+    this.storeName = storeNameOf(keyv);
+    this.hashesIds = !(keyv.store instanceof ExpressStoreAdapter);
+  }
+
+  keyOf(sessionId: string): string {
+    return this.hashesIds ? storeKeyOf(sessionId) : sessionId;
+  }
+
+  private call<T>(operation: () => Promise<T>): Promise<T> {
+    return callStore(this.storeName, this.timeoutMs, operation);
+  }
+
+  async read(sessionId: string): Promise<SessionRecord | undefined> {
+    const key = this.keyOf(sessionId);
+    return asSessionRecord(await this.call(() => this.keyv.get(key)));
+  }
+
+  async write(sessionId: string, record: SessionRecord, expiresAt: number): Promise<void> {
+    const key = this.keyOf(sessionId);
+    const ttl = Math.max(1, expiresAt - Date.now());
+    const written = await this.call(() => this.keyv.set(key, record, ttl));
+    if (!written) throw new Error(`the store did not accept the write of session ${key}`);
+  }
+
+  async remove(sessionId: string): Promise<void> {
+    const key = this.keyOf(sessionId);
+    await this.call(() => this.keyv.delete(key));
+  }
+
+  /** Serialises read-modify-write of one session: across processes where the store can, else in this process. */
+  withLock<T>(sessionId: string, task: () => Promise<T>): Promise<T> {
+    const key = this.keyOf(sessionId);
+    const adapter: unknown = this.keyv.store;
+    if (isLockingAdapter(adapter)) return adapter.withLock(key, task);
+    return this.processLock.run(key, task);
+  }
+}
