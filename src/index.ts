@@ -1,3 +1,4 @@
+import './express-request';
 export { session, createLifecycle } from './middleware';
 export type { SessionHandler, NextFunction } from './middleware';
 export { defineSessionConfig } from './config';
