@@ -7,13 +7,17 @@ import { KeyvAdapterBase } from './adapter-base';
 
 type NodeCallback<T = unknown> = (error?: unknown, result?: T) => void;
 
-/** The store interface of express-session, as connect-redis, connect-pg-simple and the others implement it. */
+/**
+ * The store interface of express-session, as connect-redis, connect-pg-simple and the others implement it.
+ * Loosely typed on purpose: each of those packages declares its own session and callback types.
+ */
 export interface ExpressSessionStore {
-  get(sid: string, callback: NodeCallback<ExpressSessionRecord | null>): void;
-  set(sid: string, session: ExpressSessionRecord, callback?: NodeCallback): void;
-  destroy(sid: string, callback?: NodeCallback): void;
-  touch?(sid: string, session: ExpressSessionRecord, callback?: NodeCallback): void;
-  clear?(callback?: NodeCallback): void;
+  /* eslint-disable @typescript-eslint/no-explicit-any */
+  get(sid: string, callback: (error: any, session?: any) => void): void;
+  set(sid: string, session: any, callback?: (error?: any) => void): void;
+  destroy(sid: string, callback?: (error?: any) => void): void;
+  clear?(callback?: (error?: any) => void): void;
+  /* eslint-enable @typescript-eslint/no-explicit-any */
 }
 
 /** express-session's record: the cookie beside the data keys. */

@@ -1,0 +1,21 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { after } from 'node:test';
+import type { SessionOptions } from '../../src';
+
+const serverScript = join(__dirname, '..', 'fixtures', 'session-server.js');
+
+/** Starts the test app in a separate node process; resolves to its base URL. Stopped when the file's tests end. */
+export async function startServerProcess(options: SessionOptions): Promise<string> {
+  const child = spawn(process.execPath, [serverScript], {
+    env: { ...process.env, SESSION_OPTIONS: JSON.stringify(options) },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  after(() => {
+    child.kill('SIGKILL');
+  });
+  const [firstLine] = (await once(child.stdout, 'data')) as [Buffer];
+  const { port } = JSON.parse(firstLine.toString()) as { port: number };
+  return `http://127.0.0.1:${port}`;
+}
