@@ -4,6 +4,7 @@ import type { Keyv, KeyvStorageAdapter } from 'keyv';
 import type { SessionCookieOptions } from './cookie';
 import { parseDuration } from './duration';
 import { SessionConfigError } from './errors';
+import type { KeyvAdapterBase } from './stores/adapter-base';
 import type { ExpressSessionStore } from './stores/connect-store';
 
 /** A number of seconds, or a string such as '90s', '30m', '2h', '7d'. */
@@ -20,7 +21,7 @@ export interface SessionStoreOptions {
   /** Which built-in store to use when `store` is not given. Default `'file'`. */
   driver?: SessionDriver;
   /** A Keyv instance, a Keyv storage adapter, or an express-session store (connect-redis, ...). */
-  store?: Keyv | KeyvStorageAdapter | ExpressSessionStore;
+  store?: Keyv | KeyvStorageAdapter | KeyvAdapterBase | ExpressSessionStore;
   file?: { directory?: string; sweepInterval?: Duration };
   memory?: { max?: number; sweepInterval?: Duration };
   redis?: { url?: string; prefix?: string; connectTimeout?: Duration; commandTimeout?: Duration };

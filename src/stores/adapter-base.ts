@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
-import type { KeyvStorageCapability, KeyvStorageEntry } from 'keyv';
+import { keyvStorageCapability } from 'keyv';
+import type { KeyvStorageCapability, KeyvStorageEntry, KeyvStorageGetResult } from 'keyv';
 
 /**
  * What every Keyv storage adapter of this library shares: the v6 contract (absolute `expires`),
@@ -7,9 +8,12 @@ import type { KeyvStorageCapability, KeyvStorageEntry } from 'keyv';
  */
 export abstract class KeyvAdapterBase extends EventEmitter {
   namespace: string | undefined;
-  readonly capabilities: Partial<KeyvStorageCapability> = { expires: true };
 
-  abstract get(key: string): Promise<unknown>;
+  get capabilities(): KeyvStorageCapability {
+    return keyvStorageCapability(this);
+  }
+
+  abstract get<Value>(key: string): Promise<KeyvStorageGetResult<Value>>;
   abstract set(key: string, value: unknown, expires?: number): Promise<boolean>;
   abstract delete(key: string): Promise<boolean>;
   abstract clear(): Promise<void>;
@@ -29,8 +33,8 @@ export abstract class KeyvAdapterBase extends EventEmitter {
     return (await this.get(key)) !== undefined;
   }
 
-  async getMany(keys: string[]): Promise<unknown[]> {
-    return Promise.all(keys.map((key) => this.get(key)));
+  async getMany<Value>(keys: string[]): Promise<Array<KeyvStorageGetResult<Value | undefined>>> {
+    return Promise.all(keys.map((key) => this.get<Value>(key)));
   }
 
   async hasMany(keys: string[]): Promise<boolean[]> {

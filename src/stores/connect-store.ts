@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import type { KeyvStorageGetResult } from 'keyv';
 import type { SessionCookieJSON } from '../cookie';
 import type { SessionRecord } from '../record';
 import { asSessionRecord } from '../record';
@@ -90,9 +91,9 @@ export class ExpressStoreAdapter extends KeyvAdapterBase {
     if (store instanceof EventEmitter) store.on('error', (error: unknown) => this.emit('error', error));
   }
 
-  async get(key: string): Promise<KeyvEnvelope | undefined> {
+  async get<Value>(key: string): Promise<KeyvStorageGetResult<Value>> {
     const stored = await call<ExpressSessionRecord | null>((done) => this.store.get(key, done));
-    return stored ? fromExpressRecord(stored) : undefined;
+    return (stored ? fromExpressRecord(stored) : undefined) as KeyvStorageGetResult<Value>;
   }
 
   async set(key: string, value: unknown): Promise<boolean> {

@@ -1,0 +1,74 @@
+import assert from 'node:assert/strict';
+import { afterEach, describe, it } from 'node:test';
+import { SessionConfigError, defineSessionConfig, session } from '../src';
+import { resolveConfig } from '../src/config';
+import { parseDuration } from '../src/duration';
+import { quietLogger } from './helpers/stores';
+
+const strongSecret = 'x'.repeat(32);
+
+describe('options checked at start-up', () => {
+  const environment = process.env.NODE_ENV;
+  afterEach(() => {
+    process.env.NODE_ENV = environment;
+  });
+
+  it('reads durations as seconds or as strings with a unit', () => {
+    assert.equal(parseDuration(90), 90_000);
+    assert.equal(parseDuration('90s'), 90_000);
+    assert.equal(parseDuration('30m'), 1_800_000);
+    assert.equal(parseDuration('2h'), 7_200_000);
+    assert.equal(parseDuration('7d'), 604_800_000);
+    assert.equal(parseDuration('250ms'), 250);
+    for (const bad of [-1, 0, Infinity, '', 'soon', '5 years', null]) assert.equal(parseDuration(bad), undefined);
+  });
+
+  it('refuses an unknown driver, saying what to write instead', () => {
+    assert.throws(
+      () => session({ driver: 'mongo' as never, secret: strongSecret }),
+      (error: unknown) =>
+        error instanceof SessionConfigError && /driver is "mongo"; write one of 'file', 'memory', 'redis'/.test(error.message),
+    );
+  });
+
+  it('refuses a negative or unreadable timeout', () => {
+    assert.throws(() => resolveConfig({ idleTimeout: -5, secret: strongSecret }), /Option idleTimeout is -5/);
+    assert.throws(() => resolveConfig({ absoluteTimeout: 'a week', secret: strongSecret }), /'30m', '2h' or '7d'/);
+    assert.throws(() => resolveConfig({ cookie: { maxAge: -1 }, secret: strongSecret }), /cookie.maxAge/);
+    assert.throws(() => resolveConfig({ maxSize: 0, secret: strongSecret }), /maxSize/);
+  });
+
+  it('refuses a missing or short secret in production', () => {
+    process.env.NODE_ENV = 'production';
+    assert.throws(() => resolveConfig({}), /Option secret is missing/);
+    assert.throws(() => resolveConfig({ secret: 'short' }), /at least 32/);
+    assert.throws(() => resolveConfig({ secret: [strongSecret, 'short'] }), /at least 32/);
+    assert.deepEqual(resolveConfig({ secret: strongSecret }).secrets, [strongSecret]);
+  });
+
+  it('outside production replaces a missing secret with a random one and warns once', () => {
+    process.env.NODE_ENV = 'development';
+    const warnings: string[] = [];
+    const config = resolveConfig({ logger: { ...quietLogger, warn: (message) => warnings.push(message) } });
+    assert.equal(config.secrets[0]!.length, 64);
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0]!, /no secret set/);
+  });
+
+  it('fills in the defaults: sid, HttpOnly, SameSite Lax, 2h idle, 7d absolute', () => {
+    const config = resolveConfig({ secret: strongSecret });
+    assert.equal(config.name, 'sid');
+    assert.equal(config.cookie.httpOnly, true);
+    assert.equal(config.cookie.sameSite, 'lax');
+    assert.equal(config.idleTimeoutMs, 7_200_000);
+    assert.equal(config.absoluteTimeoutMs, 604_800_000);
+    assert.equal(config.resave, false);
+    assert.equal(config.saveUninitialized, false);
+    assert.equal(resolveConfig({ secret: strongSecret, absoluteTimeout: false }).absoluteTimeoutMs, undefined);
+  });
+
+  it('defineSessionConfig returns its argument', () => {
+    const options = { driver: 'memory' as const };
+    assert.equal(defineSessionConfig(options), options);
+  });
+});

@@ -1,0 +1,42 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import signature from 'cookie-signature';
+import { SessionCookie } from '../src';
+import { signSessionId, unsignSessionId } from '../src/cookie';
+
+describe('the session cookie', () => {
+  it('is signed exactly as express-session signs it', () => {
+    const secret = 'keyboard cat';
+    assert.equal(signSessionId('abc', secret), `s:${signature.sign('abc', secret)}`);
+  });
+
+  it('unsigns with any secret of the rotation and says when it needs re-signing', () => {
+    const signed = signSessionId('the-id', 'old');
+    assert.deepEqual(unsignSessionId(signed, ['new', 'old']), { id: 'the-id', signedWithCurrentSecret: false });
+    assert.deepEqual(unsignSessionId(signed, ['old']), { id: 'the-id', signedWithCurrentSecret: true });
+  });
+
+  it('refuses unsigned, forged, truncated and empty values', () => {
+    const signed = signSessionId('the-id', 'secret');
+    for (const bad of ['the-id', 's:the-id', signed.slice(0, -1), `${signed}x`, 's:.sig', '', 's:other.' + signed.split('.')[1]]) {
+      assert.equal(unsignSessionId(bad, ['secret']), undefined, bad);
+    }
+  });
+
+  it('behaves like express-session’s Cookie: maxAge counts down from expires', () => {
+    const cookie = new SessionCookie({ maxAge: 60_000 });
+    assert.equal(cookie.originalMaxAge, 60_000);
+    assert.ok(cookie.maxAge! <= 60_000 && cookie.maxAge! > 59_000);
+    cookie.maxAge = 1000;
+    assert.ok(cookie.expires!.valueOf() <= Date.now() + 1000);
+    assert.equal(new SessionCookie().maxAge, null);
+    assert.equal(new SessionCookie().expires, null);
+  });
+
+  it('serializes its attributes, Secure only where asked or on https with secure auto', () => {
+    const cookie = new SessionCookie({ domain: 'example.com', sameSite: 'strict' });
+    assert.equal(cookie.serialize('sid', 'v', false), 'sid=v; Domain=example.com; Path=/; HttpOnly; SameSite=Strict');
+    assert.match(cookie.serialize('sid', 'v', true), /; Secure/);
+    assert.deepEqual(new SessionCookie({ maxAge: 1000 }).toJSON().originalMaxAge, 1000);
+  });
+});

@@ -1,0 +1,62 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import supertest from 'supertest';
+import { createTestApp, sessionCookieOf, setCookieOf } from '../helpers/app';
+import { SwitchableStore } from '../helpers/switchable-store';
+
+async function loggedInApp(options: Parameters<typeof createTestApp>[0] = {}) {
+  const store = new SwitchableStore();
+  const { app } = createTestApp({ store, ...options });
+  app.use((error: { status?: number; message: string }, _request: unknown, response: any, _next: unknown) => {
+    response.status(error.status ?? 500).json({ message: error.message });
+  });
+  const cookie = sessionCookieOf(await supertest(app).put('/keys/user').send({ value: 'Sharon' }))!;
+  return { app, store, cookie };
+}
+
+describe('when the store is down', () => {
+  it('answers 503 naming the store, instead of treating the user as logged out', async () => {
+    const { app, store, cookie } = await loggedInApp();
+    store.mode = 'failing';
+    const response = await supertest(app).get('/session').set('Cookie', cookie).expect(503);
+    assert.match(response.body.message, /session store \(SwitchableStore\) is unavailable: connection refused/);
+    assert.deepEqual(setCookieOf(response), []);
+  });
+
+  it('does not affect a request without a session cookie that does not write to the session', async () => {
+    const { app, store } = await loggedInApp();
+    store.mode = 'failing';
+    await supertest(app).get('/untouched').expect(200);
+  });
+
+  it('answers 503 when a save fails, and the stored session survives', async () => {
+    const { app, store, cookie } = await loggedInApp();
+    store.mode = 'failing';
+    const response = await supertest(app).put('/keys/other').set('Cookie', cookie).send({ value: 1 });
+    assert.equal(response.status, 503);
+    store.mode = 'up';
+    const read = await supertest(app).get('/session').set('Cookie', cookie);
+    assert.deepEqual(read.body.data, { user: 'Sharon' });
+  });
+
+  it('answers 503 within the store timeout when the store hangs, and recovers when it is back', async () => {
+    const { app, store, cookie } = await loggedInApp({ storeTimeout: '300ms' });
+    store.mode = 'hanging';
+    const started = Date.now();
+    await supertest(app).get('/session').set('Cookie', cookie).expect(503);
+    assert.ok(Date.now() - started < 1500);
+    store.mode = 'up';
+    const read = await supertest(app).get('/session').set('Cookie', cookie).expect(200);
+    assert.deepEqual(read.body.data, { user: 'Sharon' });
+  });
+
+  it("serves an unsaved empty session with onStoreError: 'anonymous'", async () => {
+    const { app, store, cookie } = await loggedInApp({ onStoreError: 'anonymous' });
+    store.mode = 'failing';
+    const response = await supertest(app).put('/keys/other').set('Cookie', cookie).send({ value: 1 }).expect(200);
+    assert.deepEqual(setCookieOf(response), []);
+    store.mode = 'up';
+    const read = await supertest(app).get('/session').set('Cookie', cookie);
+    assert.deepEqual(read.body.data, { user: 'Sharon' });
+  });
+});

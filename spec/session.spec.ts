@@ -1,0 +1,110 @@
+import assert from 'node:assert/strict';
+import { inspect } from 'node:util';
+import { describe, it } from 'node:test';
+import { SessionCookie } from '../src';
+import type { SessionBackend, SessionState } from '../src/session';
+import { changesOf, createDataRecord, createSession, resetBaseline } from '../src/session';
+
+const unusedBackend: SessionBackend = {
+  regenerate: async () => undefined,
+  destroy: async () => undefined,
+  save: async () => undefined,
+  reload: async () => undefined,
+};
+
+function loadedSession(data: Record<string, unknown> = {}) {
+  const state: SessionState = {
+    id: 'id',
+    cookie: new SessionCookie(),
+    data: createDataRecord(),
+    savedJson: new Map(),
+    createdAt: 0,
+    lastSeenAt: 0,
+    isNew: false,
+    idChanged: false,
+    touched: false,
+    flashedKeys: new Set(),
+    agedFlashKeys: [],
+    backend: unusedBackend,
+  };
+  resetBaseline(state, data);
+  return { session: createSession<Record<string, unknown>>(state), state };
+}
+
+describe('the Session object', () => {
+  it('reads and writes data keys as plain properties, with in, Object.keys and JSON', () => {
+    const { session } = loadedSession({ users: [1] });
+    session.theme = 'dark';
+    assert.ok('users' in session);
+    assert.deepEqual(Object.keys(session), ['users', 'theme']);
+    assert.equal(JSON.stringify(session), '{"users":[1],"theme":"dark"}');
+    assert.deepEqual({ ...session }, { users: [1], theme: 'dark' });
+    assert.equal(inspect(session), "{ users: [ 1 ], theme: 'dark' }");
+  });
+
+  it('tracks changes per top-level key, deep mutations included', () => {
+    const { session, state } = loadedSession({ users: [1], theme: 'dark', gone: 1 });
+    (session.users as number[]).push(2);
+    session.gone = null;
+    assert.deepEqual(changesOf(state), { set: { users: [1, 2] }, removed: ['gone'] });
+  });
+
+  it('removes a key set to null or undefined, or deleted', () => {
+    const { session } = loadedSession({ a: 1, b: 2, c: 3 });
+    session.a = null;
+    session.b = undefined;
+    delete session.c;
+    assert.deepEqual(Object.keys(session), []);
+  });
+
+  it('offers helpers that never collide with data keys', () => {
+    const { session } = loadedSession({ count: 1 });
+    assert.equal(session.get('missing', 'fallback'), 'fallback');
+    assert.equal(session.increment('count', 2), 3);
+    assert.deepEqual(session.push('list', 'a'), ['a']);
+    assert.equal(session.has('list'), true);
+    assert.equal(session.pull('list', []) instanceof Array, true);
+    assert.equal(session.has('list'), false);
+    session.set('x', 1).forget('x');
+    assert.deepEqual(session.all(), { count: 3 });
+    assert.throws(() => session.increment('list2', 1) && session.set('s', 'a') && session.increment('s'), /holds a string/);
+    assert.throws(() => session.push('count', 1), /not an array/);
+  });
+
+  it('refuses values that cannot survive JSON, naming the key', () => {
+    const { session } = loadedSession();
+    class WithMethods {
+      greet() {
+        return 'hi';
+      }
+    }
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    assert.throws(() => (session.a = () => 1), /"a" holds a function/);
+    assert.throws(() => (session.b = 10n), /"b" holds a BigInt/);
+    assert.throws(() => (session.c = new WithMethods()), /"c" holds an instance of WithMethods/);
+    assert.throws(() => (session.d = cyclic), /"d" holds a circular reference/);
+    assert.throws(() => (session.e = { nested: [NaN] }), /"e" holds NaN/);
+    assert.throws(() => (session.f = new Map()), /"f" holds an instance of Map/);
+    session.g = { when: new Date(0), list: [1, 'two', null, { three: true }] };
+  });
+
+  it('refuses a changed value made unsafe by a deep mutation when changes are collected', () => {
+    const { session, state } = loadedSession({ nested: {} });
+    Object.assign(session.nested as object, { count: 1, callback: () => 1 });
+    assert.throws(() => changesOf(state), /"nested" holds a function/);
+  });
+
+  it('refuses reserved names and prototype keys', () => {
+    const { session } = loadedSession();
+    for (const name of ['id', 'cookie', 'save', 'regenerate', 'get', 'toJSON', '__proto__', 'constructor']) {
+      assert.throws(() => (session[name] = 1), /reserved name/, name);
+    }
+  });
+
+  it('drops prototype-polluting keys when loading data', () => {
+    const { session } = loadedSession(JSON.parse('{"__proto__": {"polluted": true}, "ok": 1}'));
+    assert.deepEqual(Object.keys(session), ['ok']);
+    assert.equal(({} as Record<string, unknown>).polluted, undefined);
+  });
+});
