@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['build/', 'coverage/', 'node_modules/', 'storage/'] },
+  { ignores: ['build/', 'coverage/', 'node_modules/', 'storage/', '.tmp/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -20,20 +20,25 @@ describe('options checked at start-up', () => {
     assert.equal(parseDuration('2h'), 7_200_000);
     assert.equal(parseDuration('7d'), 604_800_000);
     assert.equal(parseDuration('250ms'), 250);
-    for (const bad of [-1, 0, Infinity, '', 'soon', '5 years', null]) assert.equal(parseDuration(bad), undefined);
+    for (const bad of [-1, 0, Infinity, '', 'soon', '5 years', null])
+      assert.equal(parseDuration(bad), undefined);
   });
 
   it('refuses an unknown driver, saying what to write instead', () => {
     assert.throws(
       () => session({ driver: 'mongo' as never, secret: strongSecret }),
       (error: unknown) =>
-        error instanceof SessionConfigError && /driver is "mongo"; write one of 'file', 'memory', 'redis'/.test(error.message),
+        error instanceof SessionConfigError &&
+        /driver is "mongo"; write one of 'file', 'memory', 'redis'/.test(error.message),
     );
   });
 
   it('refuses a negative or unreadable timeout', () => {
     assert.throws(() => resolveConfig({ idleTimeout: -5, secret: strongSecret }), /Option idleTimeout is -5/);
-    assert.throws(() => resolveConfig({ absoluteTimeout: 'a week', secret: strongSecret }), /'30m', '2h' or '7d'/);
+    assert.throws(
+      () => resolveConfig({ absoluteTimeout: 'a week', secret: strongSecret }),
+      /'30m', '2h' or '7d'/,
+    );
     assert.throws(() => resolveConfig({ cookie: { maxAge: -1 }, secret: strongSecret }), /cookie.maxAge/);
     assert.throws(() => resolveConfig({ maxSize: 0, secret: strongSecret }), /maxSize/);
   });
@@ -64,7 +69,10 @@ describe('options checked at start-up', () => {
     assert.equal(config.absoluteTimeoutMs, 604_800_000);
     assert.equal(config.resave, false);
     assert.equal(config.saveUninitialized, false);
-    assert.equal(resolveConfig({ secret: strongSecret, absoluteTimeout: false }).absoluteTimeoutMs, undefined);
+    assert.equal(
+      resolveConfig({ secret: strongSecret, absoluteTimeout: false }).absoluteTimeoutMs,
+      undefined,
+    );
   });
 
   it('defineSessionConfig returns its argument', () => {

@@ -12,13 +12,24 @@ describe('the session cookie', () => {
 
   it('unsigns with any secret of the rotation and says when it needs re-signing', () => {
     const signed = signSessionId('the-id', 'old');
-    assert.deepEqual(unsignSessionId(signed, ['new', 'old']), { id: 'the-id', signedWithCurrentSecret: false });
+    assert.deepEqual(unsignSessionId(signed, ['new', 'old']), {
+      id: 'the-id',
+      signedWithCurrentSecret: false,
+    });
     assert.deepEqual(unsignSessionId(signed, ['old']), { id: 'the-id', signedWithCurrentSecret: true });
   });
 
   it('refuses unsigned, forged, truncated and empty values', () => {
     const signed = signSessionId('the-id', 'secret');
-    for (const bad of ['the-id', 's:the-id', signed.slice(0, -1), `${signed}x`, 's:.sig', '', 's:other.' + signed.split('.')[1]]) {
+    for (const bad of [
+      'the-id',
+      's:the-id',
+      signed.slice(0, -1),
+      `${signed}x`,
+      's:.sig',
+      '',
+      's:other.' + signed.split('.')[1],
+    ]) {
       assert.equal(unsignSessionId(bad, ['secret']), undefined, bad);
     }
   });
@@ -35,7 +46,10 @@ describe('the session cookie', () => {
 
   it('serializes its attributes, Secure only where asked or on https with secure auto', () => {
     const cookie = new SessionCookie({ domain: 'example.com', sameSite: 'strict' });
-    assert.equal(cookie.serialize('sid', 'v', false), 'sid=v; Domain=example.com; Path=/; HttpOnly; SameSite=Strict');
+    assert.equal(
+      cookie.serialize('sid', 'v', false),
+      'sid=v; Domain=example.com; Path=/; HttpOnly; SameSite=Strict',
+    );
     assert.match(cookie.serialize('sid', 'v', true), /; Secure/);
     assert.deepEqual(new SessionCookie({ maxAge: 1000 }).toJSON().originalMaxAge, 1000);
   });

@@ -67,7 +67,10 @@ describe('the Session object', () => {
     assert.equal(session.has('list'), false);
     session.set('x', 1).forget('x');
     assert.deepEqual(session.all(), { count: 3 });
-    assert.throws(() => session.increment('list2', 1) && session.set('s', 'a') && session.increment('s'), /holds a string/);
+    assert.throws(
+      () => session.increment('list2', 1) && session.set('s', 'a') && session.increment('s'),
+      /holds a string/,
+    );
     assert.throws(() => session.push('count', 1), /not an array/);
   });
 

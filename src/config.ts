@@ -158,7 +158,9 @@ function resolveSecrets(secret: string | string[] | undefined, logger: SessionLo
 function positiveInteger(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   if (!Number.isInteger(value) || value <= 0) {
-    throw new SessionConfigError(`Option ${name} is ${JSON.stringify(value)}; write a positive whole number.`);
+    throw new SessionConfigError(
+      `Option ${name} is ${JSON.stringify(value)}; write a positive whole number.`,
+    );
   }
   return value;
 }
@@ -178,7 +180,9 @@ export function resolveConfig(options: SessionOptions = {}): ResolvedSessionConf
   }
   const idleTimeoutMs = durationOption('idleTimeout', options.idleTimeout, '2h');
   const absoluteTimeoutMs =
-    options.absoluteTimeout === false ? undefined : durationOption('absoluteTimeout', options.absoluteTimeout, '7d');
+    options.absoluteTimeout === false
+      ? undefined
+      : durationOption('absoluteTimeout', options.absoluteTimeout, '7d');
   const touchIntervalMs = durationOption(
     'touchInterval',
     options.touchInterval,

@@ -124,7 +124,10 @@ export interface UnsignedSessionId {
 }
 
 /** Checks the signature against every secret; undefined for anything unsigned, malformed or forged. */
-export function unsignSessionId(cookieValue: string, secrets: readonly string[]): UnsignedSessionId | undefined {
+export function unsignSessionId(
+  cookieValue: string,
+  secrets: readonly string[],
+): UnsignedSessionId | undefined {
   if (!cookieValue.startsWith('s:')) return undefined;
   const signed = cookieValue.slice(2);
   const dot = signed.lastIndexOf('.');

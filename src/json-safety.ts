@@ -3,9 +3,12 @@ import { SessionValidationError } from './errors';
 const plainPrototypes = new Set<unknown>([Object.prototype, Array.prototype, null]);
 
 function hasMethods(prototype: object): boolean {
-  for (let current: object | null = prototype; current && current !== Object.prototype; ) {
+  for (let current: object | null = prototype; current && current !== Object.prototype;) {
     for (const name of Object.getOwnPropertyNames(current)) {
-      if (name !== 'constructor' && typeof Object.getOwnPropertyDescriptor(current, name)?.value === 'function') {
+      if (
+        name !== 'constructor' &&
+        typeof Object.getOwnPropertyDescriptor(current, name)?.value === 'function'
+      ) {
         return true;
       }
     }

@@ -5,8 +5,8 @@ import { SessionError, SessionStoreUnavailableError, SessionTooLargeError } from
 import { generateSessionId } from './ids';
 import type { SessionRecord } from './record';
 import { isSecureRequest } from './request-info';
-import type { SessionBackend, SessionDataRecord, SessionObject, SessionOf, SessionState } from './session';
-import { changesOf, createDataRecord, createSession, hasChanges, resetBaseline, sessionState } from './session';
+import type { SessionBackend, SessionDataRecord, SessionOf, SessionState } from './session';
+import { changesOf, createDataRecord, createSession, hasChanges, resetBaseline } from './session';
 import type { SessionRecords } from './stores/session-records';
 
 /** Checks session data before it is written (the schema); throws to refuse the save. */
@@ -98,7 +98,8 @@ export class SessionLifecycle {
       try {
         record = await this.readLiveRecord(cookieId.id);
       } catch (error) {
-        if (!(error instanceof SessionStoreUnavailableError) || this.config.onStoreError === 'fail') throw error;
+        if (!(error instanceof SessionStoreUnavailableError) || this.config.onStoreError === 'fail')
+          throw error;
         this.config.logger.error('routing-controllers-session: serving an unsaved anonymous session', error);
         anonymous = true;
       }
@@ -265,7 +266,11 @@ export class SessionLifecycle {
         state.idChanged || context.resign || this.config.rolling || (persistent && context.wroteChanges);
       if (!send) return undefined;
       state.cookie.resetMaxAge();
-      return state.cookie.serialize(this.config.name, signSessionId(state.id, this.config.secrets[0]), secure);
+      return state.cookie.serialize(
+        this.config.name,
+        signSessionId(state.id, this.config.secrets[0]),
+        secure,
+      );
     }
     if (context.incomingId !== undefined && context.destroyed) {
       const expired = new SessionCookie({ ...this.config.cookie, maxAge: undefined, expires: new Date(0) });
@@ -307,32 +312,24 @@ export class SessionLifecycle {
   /** Saves before the headers leave: writeHead sets the cookie, end waits for the save. */
   private hookResponse(context: RequestSession): void {
     const { response } = context;
-    const originalWriteHead = response.writeHead;
-    const originalEnd = response.end;
-    const lifecycle = this;
-    response.writeHead = function (this: ServerResponse, ...args: unknown[]) {
+    const originalWriteHead = response.writeHead as (...args: unknown[]) => ServerResponse;
+    const originalEnd = response.end as (...args: unknown[]) => ServerResponse;
+    response.writeHead = ((...args: unknown[]) => {
       if (!context.cookieApplied) {
-        lifecycle.applyCookie(context, !context.state.isNew || lifecycle.planSave(context, false).write);
+        this.applyCookie(context, !context.state.isNew || this.planSave(context, false).write);
       }
-      return (originalWriteHead as (...a: unknown[]) => ServerResponse).apply(this, args);
-    } as typeof response.writeHead;
-    let ending = false;
-    response.end = function (this: ServerResponse, ...args: unknown[]) {
-      const end = () => (originalEnd as (...a: unknown[]) => ServerResponse).apply(response, args);
-      if (ending) return end();
-      ending = true;
-      lifecycle.commit(context).then(
+      return originalWriteHead.apply(response, args);
+    }) as typeof response.writeHead;
+    response.end = ((...args: unknown[]) => {
+      response.end = originalEnd as typeof response.end;
+      this.commit(context).then(
         () => {
-          lifecycle.applyCookie(context, !context.state.isNew);
-          response.end = originalEnd;
-          end();
+          this.applyCookie(context, !context.state.isNew);
+          originalEnd.apply(response, args);
         },
-        (error: unknown) => {
-          response.end = originalEnd;
-          lifecycle.failResponse(context, error);
-        },
+        (error: unknown) => this.failResponse(context, error),
       );
       return response;
-    } as typeof response.end;
+    }) as typeof response.end;
   }
 }

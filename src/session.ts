@@ -118,7 +118,10 @@ export class SessionObject {
   increment(key: string, by = 1): number {
     const current = this.get(key, 0);
     if (typeof current !== 'number') {
-      throw new SessionValidationError(`Cannot increment session key "${key}": it holds a ${typeof current}.`, key);
+      throw new SessionValidationError(
+        `Cannot increment session key "${key}": it holds a ${typeof current}.`,
+        key,
+      );
     }
     this.set(key, current + by);
     return current + by;

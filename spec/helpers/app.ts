@@ -38,7 +38,9 @@ export function createTestApp(options: SessionOptions = {}) {
     response.send('flashed');
   });
   app.post('/regenerate', (request: Request, response: Response) => {
-    request.session!.regenerate({ keepData: request.query.keep === 'yes' }, () => response.send('Session was regenerated'));
+    request.session!.regenerate({ keepData: request.query.keep === 'yes' }, () =>
+      response.send('Session was regenerated'),
+    );
   });
   app.post('/destroy', (request: Request, response: Response, next) => {
     request.session!.destroy((error) => (error ? next(error) : response.send('destroyed')));
@@ -63,14 +65,19 @@ export function setCookieOf(response: { headers: Record<string, unknown> }): str
 }
 
 /** The `name=value` part of the session cookie a response set. */
-export function sessionCookieOf(response: { headers: Record<string, unknown> }, name = 'sid'): string | undefined {
+export function sessionCookieOf(
+  response: { headers: Record<string, unknown> },
+  name = 'sid',
+): string | undefined {
   return setCookieOf(response)
     .map((line) => line.split(';')[0])
     .find((pair) => pair.startsWith(`${name}=`));
 }
 
 /** Listens on a loopback port for the whole test file; closed when the file's tests end. */
-export async function listen(app: (request: IncomingMessage, response: ServerResponse) => void): Promise<Server> {
+export async function listen(
+  app: (request: IncomingMessage, response: ServerResponse) => void,
+): Promise<Server> {
   const server = createServer(app);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   after(() => new Promise<void>((resolve) => server.close(() => resolve())));

@@ -14,7 +14,11 @@ async function keysAfterConcurrentWrites(app: express.Express): Promise<string[]
   const cookie = sessionCookieOf(await supertest(server).put('/keys/start').send({ value: 0 }))!;
   await Promise.all(
     Array.from({ length: concurrentRequests }, (_, index) =>
-      supertest(server).put(`/keys/key${index}?delay=${index % 10}`).set('Cookie', cookie).send({ value: index }).expect(200),
+      supertest(server)
+        .put(`/keys/key${index}?delay=${index % 10}`)
+        .set('Cookie', cookie)
+        .send({ value: index })
+        .expect(200),
     ),
   );
   const read = await supertest(server).get('/session').set('Cookie', cookie);

@@ -10,7 +10,15 @@ describe('an express-session store passed as `store` (the migration path)', () =
   it('keeps the users that express-session logged in, and writes records express-session can read', async () => {
     const sharedStore = new expressSession.MemoryStore();
     const legacy = express();
-    legacy.use(expressSession({ name: 'sid', secret: testSecret, store: sharedStore, resave: false, saveUninitialized: false }));
+    legacy.use(
+      expressSession({
+        name: 'sid',
+        secret: testSecret,
+        store: sharedStore,
+        resave: false,
+        saveUninitialized: false,
+      }),
+    );
     legacy.get('/login', (request, response) => {
       (request.session as unknown as Record<string, unknown>).user = { id: 7, name: 'Sharon' };
       response.send('ok');

@@ -101,18 +101,29 @@ for (const store of storesUnderTest) {
       const { app } = createTestApp(store.options());
       const cookie = sessionCookieOf(await supertest(app).put('/keys/users').send({ value: users }))!;
       const id = decodeURIComponent(cookie.slice('sid='.length)).slice(2).split('.')[0];
-      for (const forged of [`sid=${id}`, `sid=s%3A${id}.forged`, 'sid=%E0%A4%A', `sid=${'x'.repeat(10_000)}`]) {
+      for (const forged of [
+        `sid=${id}`,
+        `sid=s%3A${id}.forged`,
+        'sid=%E0%A4%A',
+        `sid=${'x'.repeat(10_000)}`,
+      ]) {
         const response = await supertest(app).get('/session').set('Cookie', forged).expect(200);
         assert.deepEqual(response.body.data, {}, forged.slice(0, 40));
       }
     });
 
     it('accepts a cookie signed with a retired secret and re-signs it with the current one', async () => {
-      const before = createTestApp({ ...store.options(), secret: 'the old secret, long enough for production use' });
+      const before = createTestApp({
+        ...store.options(),
+        secret: 'the old secret, long enough for production use',
+      });
       const cookie = sessionCookieOf(await supertest(before.app).put('/keys/users').send({ value: users }))!;
       const after = createTestApp({
         store: before.handler.store,
-        secret: ['the new secret, long enough for production use!', 'the old secret, long enough for production use'],
+        secret: [
+          'the new secret, long enough for production use!',
+          'the old secret, long enough for production use',
+        ],
       });
       const response = await supertest(after.app).get('/session').set('Cookie', cookie);
       assert.deepEqual(response.body.data, { users });

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { NextFunction, Request, Response } from 'express';
 import supertest from 'supertest';
 import { createTestApp, sessionCookieOf, setCookieOf } from '../helpers/app';
 import { SwitchableStore } from '../helpers/switchable-store';
@@ -7,9 +8,16 @@ import { SwitchableStore } from '../helpers/switchable-store';
 async function loggedInApp(options: Parameters<typeof createTestApp>[0] = {}) {
   const store = new SwitchableStore();
   const { app } = createTestApp({ store, ...options });
-  app.use((error: { status?: number; message: string }, _request: unknown, response: any, _next: unknown) => {
-    response.status(error.status ?? 500).json({ message: error.message });
-  });
+  app.use(
+    (
+      error: { status?: number; message: string },
+      _request: Request,
+      response: Response,
+      _next: NextFunction,
+    ) => {
+      response.status(error.status ?? 500).json({ message: error.message });
+    },
+  );
   const cookie = sessionCookieOf(await supertest(app).put('/keys/user').send({ value: 'Sharon' }))!;
   return { app, store, cookie };
 }
@@ -19,7 +27,10 @@ describe('when the store is down', () => {
     const { app, store, cookie } = await loggedInApp();
     store.mode = 'failing';
     const response = await supertest(app).get('/session').set('Cookie', cookie).expect(503);
-    assert.match(response.body.message, /session store \(SwitchableStore\) is unavailable: connection refused/);
+    assert.match(
+      response.body.message,
+      /session store \(SwitchableStore\) is unavailable: connection refused/,
+    );
     assert.deepEqual(setCookieOf(response), []);
   });
 
@@ -53,7 +64,11 @@ describe('when the store is down', () => {
   it("serves an unsaved empty session with onStoreError: 'anonymous'", async () => {
     const { app, store, cookie } = await loggedInApp({ onStoreError: 'anonymous' });
     store.mode = 'failing';
-    const response = await supertest(app).put('/keys/other').set('Cookie', cookie).send({ value: 1 }).expect(200);
+    const response = await supertest(app)
+      .put('/keys/other')
+      .set('Cookie', cookie)
+      .send({ value: 1 })
+      .expect(200);
     assert.deepEqual(setCookieOf(response), []);
     store.mode = 'up';
     const read = await supertest(app).get('/session').set('Cookie', cookie);

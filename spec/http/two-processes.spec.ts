@@ -7,7 +7,11 @@ import { temporaryDirectory, testSecret } from '../helpers/stores';
 
 describe('two app processes sharing one file-store directory', () => {
   it('see each other’s writes and lose none of 50 concurrent keys spread over both', async () => {
-    const options = { secret: testSecret, driver: 'file' as const, file: { directory: temporaryDirectory('two') } };
+    const options = {
+      secret: testSecret,
+      driver: 'file' as const,
+      file: { directory: temporaryDirectory('two') },
+    };
     const [first, second] = await Promise.all([startServerProcess(options), startServerProcess(options)]);
     const cookie = sessionCookieOf(await supertest(first).put('/keys/user').send({ value: 'Sharon' }))!;
     const readElsewhere = await supertest(second).get('/session').set('Cookie', cookie);

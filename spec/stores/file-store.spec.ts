@@ -68,7 +68,9 @@ describe('FileStore', () => {
   it('writes whole files only: no temp file is left and every file parses after many concurrent writes', async () => {
     const directory = temporaryDirectory('atomic');
     const keyv = new Keyv({ store: new FileStore({ directory }) });
-    await Promise.all(Array.from({ length: 200 }, (_, index) => keyv.set(`key${index % 5}`, 'x'.repeat(index * 50))));
+    await Promise.all(
+      Array.from({ length: 200 }, (_, index) => keyv.set(`key${index % 5}`, 'x'.repeat(index * 50))),
+    );
     const names = readdirSync(directory);
     assert.equal(names.length, 5);
     for (const name of names) JSON.parse(readFileSync(join(directory, name), 'utf8'));

@@ -14,7 +14,9 @@ const storeNames = new WeakMap<Keyv, string>();
 function isKeyv(candidate: unknown): candidate is Keyv {
   if (candidate instanceof Keyv) return true;
   const keyv = candidate as Partial<Keyv> | null;
-  return typeof keyv?.get === 'function' && typeof keyv.set === 'function' && 'store' in keyv && 'hooks' in keyv;
+  return (
+    typeof keyv?.get === 'function' && typeof keyv.set === 'function' && 'store' in keyv && 'hooks' in keyv
+  );
 }
 
 function isStorageAdapter(candidate: unknown): candidate is KeyvStorageAdapter {

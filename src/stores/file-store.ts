@@ -70,7 +70,9 @@ export class FileStore extends KeyvAdapterBase {
   }
 
   private ensureDirectory(): Promise<unknown> {
-    this.directoryReady ??= mkdir(this.directory, { recursive: true }).then(() => this.removeStaleTempFiles());
+    this.directoryReady ??= mkdir(this.directory, { recursive: true }).then(() =>
+      this.removeStaleTempFiles(),
+    );
     return this.directoryReady;
   }
 
@@ -184,7 +186,10 @@ export class FileStore extends KeyvAdapterBase {
     for (const name of names) {
       if (!name.endsWith(tempSuffix) && !name.endsWith(lockSuffix)) continue;
       const path = join(this.directory, name);
-      const age = await stat(path).then((info) => Date.now() - info.mtimeMs, () => 0);
+      const age = await stat(path).then(
+        (info) => Date.now() - info.mtimeMs,
+        () => 0,
+      );
       const limit = name.endsWith(lockSuffix) ? this.staleLockMs : staleTempMs;
       if (age > limit) {
         await unlink(path).catch(() => undefined);
@@ -220,7 +225,10 @@ export class FileStore extends KeyvAdapterBase {
       } catch (error) {
         if (!isTaken(error)) throw error;
       }
-      const age = await stat(lockPath).then((info) => Date.now() - info.mtimeMs, () => 0);
+      const age = await stat(lockPath).then(
+        (info) => Date.now() - info.mtimeMs,
+        () => 0,
+      );
       if (age > this.staleLockMs) await unlink(lockPath).catch(() => undefined);
       await pause(Math.min(2 + attempt, 20));
     }

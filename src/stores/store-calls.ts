@@ -26,7 +26,11 @@ export function watchStoreErrors(keyv: Keyv, logger: SessionLogger): void {
 }
 
 /** Runs one store operation; a store error or a time-out becomes SessionStoreUnavailableError. */
-export async function callStore<T>(storeName: string, timeoutMs: number, operation: () => Promise<T>): Promise<T> {
+export async function callStore<T>(
+  storeName: string,
+  timeoutMs: number,
+  operation: () => Promise<T>,
+): Promise<T> {
   const call: StoreCall = {};
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
@@ -37,7 +41,9 @@ export async function callStore<T>(storeName: string, timeoutMs: number, operati
     if (call.error !== undefined) throw call.error;
     return result;
   } catch (error) {
-    throw error instanceof SessionStoreUnavailableError ? error : new SessionStoreUnavailableError(storeName, error);
+    throw error instanceof SessionStoreUnavailableError
+      ? error
+      : new SessionStoreUnavailableError(storeName, error);
   } finally {
     clearTimeout(timer);
   }
