@@ -25,6 +25,7 @@ function loadedSession(data: Record<string, unknown> = {}) {
     touched: false,
     flashedKeys: new Set(),
     agedFlashKeys: [],
+    adoptedInstanceKeys: new Set(),
     backend: unusedBackend,
   };
   resetBaseline(state, data);

@@ -1,6 +1,8 @@
 import './express-request';
-export { session, createLifecycle } from './middleware';
-export type { SessionHandler, NextFunction } from './middleware';
+export { session, createSessionMiddleware, createLifecycle } from './middleware';
+export type { SessionHandler, SessionMiddlewareClass, NextFunction } from './middleware';
+export { Session, SessionValue } from './decorators';
+export type { SessionValueOptions } from './decorators';
 export { defineSessionConfig } from './config';
 export type { SessionOptions, SessionStoreOptions, SessionDriver, SessionLogger, Duration } from './config';
 export type { SessionCookieOptions } from './cookie';

@@ -1,6 +1,6 @@
 import { SessionValidationError } from './errors';
 
-const plainPrototypes = new Set<unknown>([Object.prototype, Array.prototype, null]);
+export const plainPrototypes = new Set<unknown>([Object.prototype, Array.prototype, null]);
 
 function hasMethods(prototype: object): boolean {
   for (let current: object | null = prototype; current && current !== Object.prototype;) {
@@ -17,7 +17,7 @@ function hasMethods(prototype: object): boolean {
   return false;
 }
 
-function describeProblem(value: unknown, ancestors: object[]): string | undefined {
+function describeProblem(value: unknown, ancestors: object[], allowInstances: boolean): string | undefined {
   switch (typeof value) {
     case 'function':
       return 'a function';
@@ -31,12 +31,12 @@ function describeProblem(value: unknown, ancestors: object[]): string | undefine
       if (value === null || value instanceof Date) return undefined;
       if (ancestors.includes(value)) return 'a circular reference';
       const prototype = Object.getPrototypeOf(value) as object | null;
-      if (!plainPrototypes.has(prototype) && prototype && hasMethods(prototype)) {
+      if (!allowInstances && !plainPrototypes.has(prototype) && prototype && hasMethods(prototype)) {
         return `an instance of ${value.constructor?.name ?? 'a class'} with methods, which JSON would strip`;
       }
       ancestors.push(value);
       for (const child of Object.values(value)) {
-        const problem = describeProblem(child, ancestors);
+        const problem = describeProblem(child, ancestors, allowInstances);
         if (problem) return problem;
       }
       ancestors.pop();
@@ -49,10 +49,11 @@ function describeProblem(value: unknown, ancestors: object[]): string | undefine
 
 /**
  * Session data is stored as JSON; refuse what would not come back the same, naming the key.
- * Dates are accepted and come back as ISO strings, as with express-session.
+ * Dates are accepted and come back as ISO strings, as with express-session. `allowInstances` accepts
+ * class instances (a validated @SessionValue), which are stored as their own properties.
  */
-export function assertJsonSafe(key: string, value: unknown): void {
-  const problem = describeProblem(value, []);
+export function assertJsonSafe(key: string, value: unknown, allowInstances = false): void {
+  const problem = describeProblem(value, [], allowInstances);
   if (problem) {
     throw new SessionValidationError(
       `Session key "${key}" holds ${problem}; session data must survive a JSON round trip.`,

@@ -1,7 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ResolvedSessionConfig } from './config';
 import { SessionCookie, readSessionId, signSessionId } from './cookie';
-import { SessionError, SessionStoreUnavailableError, SessionTooLargeError } from './errors';
+import {
+  SessionConfigError,
+  SessionError,
+  SessionStoreUnavailableError,
+  SessionTooLargeError,
+} from './errors';
 import { generateSessionId } from './ids';
 import type { SessionRecord } from './record';
 import { isSecureRequest } from './request-info';
@@ -19,6 +24,35 @@ export interface SessionRequest extends IncomingMessage {
   session?: SessionOf<object> | null;
   sessionID?: string;
   sessionStore?: unknown;
+}
+
+const attachedBy = new WeakMap<IncomingMessage, SessionLifecycle>();
+
+/**
+ * While the save runs, the response must count as answered: code that runs after the action (Express's
+ * 404 fallback, routing-controllers calling next(error) after its JSON error) would otherwise answer it
+ * a second time. Express's final handler destroys the socket of an answered response that reaches it
+ * with an error; that destroy is put off until the held response has been written, as it would have been
+ * without a session. `release(write)` restores the response, writes, and carries out a put-off destroy.
+ */
+function holdResponse(response: ServerResponse): (write: () => void) => void {
+  const { socket } = response;
+  const originalDestroy = socket?.destroy;
+  let destroyRequested: unknown[] | undefined;
+  Object.defineProperty(response, 'headersSent', { configurable: true, get: () => true });
+  if (socket && originalDestroy) {
+    socket.destroy = (...args: unknown[]) => {
+      destroyRequested = args;
+      return socket;
+    };
+  }
+  return (write) => {
+    delete (response as { headersSent?: boolean }).headersSent;
+    if (socket && originalDestroy) socket.destroy = originalDestroy;
+    write();
+    if (socket && originalDestroy && destroyRequested)
+      originalDestroy.apply(socket, destroyRequested as [Error]);
+  };
 }
 
 /** Everything one request knows about its session. */
@@ -57,7 +91,16 @@ export class SessionLifecycle {
 
   /** Loads the session onto `request.session` and arranges for it to be saved before the response ends. */
   async attach(request: SessionRequest, response: ServerResponse): Promise<void> {
-    if (request.session) return;
+    const owner = attachedBy.get(request);
+    if (owner === this) return;
+    if (owner) {
+      throw new SessionConfigError(
+        'Two different session middlewares ran for one request. routing-controllers registers every ' +
+          "session middleware class in the process when `middlewares` is omitted: list this app's own " +
+          '`middlewares: [createSessionMiddleware(options)]`, and mount only one session middleware per app.',
+      );
+    }
+    attachedBy.set(request, this);
     const context = await this.load(request, response);
     request.session = context.session;
     Object.defineProperty(request, 'sessionID', { get: () => context.state.id, configurable: true });
@@ -130,6 +173,7 @@ export class SessionLifecycle {
       touched: false,
       flashedKeys: new Set(),
       agedFlashKeys: record?.meta.flash ?? [],
+      adoptedInstanceKeys: new Set(),
       backend: this.backendFor(context),
     };
     if (record) resetBaseline(state, record.data);
@@ -320,14 +364,23 @@ export class SessionLifecycle {
       }
       return originalWriteHead.apply(response, args);
     }) as typeof response.writeHead;
+    let ending = false;
     response.end = ((...args: unknown[]) => {
-      response.end = originalEnd as typeof response.end;
+      if (ending) return response;
+      ending = true;
+      const releaseResponse = holdResponse(response);
       this.commit(context).then(
         () => {
-          this.applyCookie(context, !context.state.isNew);
-          originalEnd.apply(response, args);
+          response.end = originalEnd as typeof response.end;
+          releaseResponse(() => {
+            this.applyCookie(context, !context.state.isNew);
+            originalEnd.apply(response, args);
+          });
         },
-        (error: unknown) => this.failResponse(context, error),
+        (error: unknown) => {
+          response.end = originalEnd as typeof response.end;
+          releaseResponse(() => this.failResponse(context, error));
+        },
       );
       return response;
     }) as typeof response.end;

@@ -1,5 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Keyv } from 'keyv';
+import type { ExpressMiddlewareInterface } from 'routing-controllers';
+import { Middleware } from 'routing-controllers';
 import type { SessionOptions } from './config';
 import { resolveConfig } from './config';
 import { SessionError } from './errors';
@@ -52,4 +54,30 @@ export function session(options: SessionOptions = {}): SessionHandler {
   const handler = (request: IncomingMessage, response: ServerResponse, next?: NextFunction) =>
     runLifecycle(lifecycle, request, response, next);
   return Object.assign(handler, { store: lifecycle.records.keyv, lifecycle });
+}
+
+/** The class returned by `createSessionMiddleware()`, with its store and lifecycle as static members. */
+export interface SessionMiddlewareClass {
+  new (): ExpressMiddlewareInterface;
+  readonly store: Keyv;
+  readonly lifecycle: SessionLifecycle;
+}
+
+/**
+ * A routing-controllers middleware class (type 'before') with its own options and store:
+ * `useExpressServer(app, { middlewares: [createSessionMiddleware(options)], controllers: [...] })`.
+ */
+export function createSessionMiddleware(options: SessionOptions = {}): SessionMiddlewareClass {
+  const lifecycle = createLifecycle(options);
+
+  @Middleware({ type: 'before', priority: 1_000_000 })
+  class SessionMiddleware implements ExpressMiddlewareInterface {
+    static readonly store = lifecycle.records.keyv;
+    static readonly lifecycle = lifecycle;
+
+    use(request: IncomingMessage, response: ServerResponse, next: NextFunction): void {
+      runLifecycle(lifecycle, request, response, next);
+    }
+  }
+  return SessionMiddleware;
 }

@@ -1,8 +1,74 @@
+import { plainToInstance } from 'class-transformer';
+import type { ValidationError } from 'class-validator';
+import { validate } from 'class-validator';
 import type { ResolvedSessionConfig } from './config';
+import { SessionValidationError } from './errors';
 import type { LifecycleChecks } from './lifecycle';
 
-/** The checks the app's session schema asks for; none without a schema. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type ClassConstructor<T = unknown> = new (...args: any[]) => T;
+
+/** `users[0].name: name must be a string`, from the first failing constraint, however deep. */
+function describeFirstError(errors: ValidationError[], path = ''): { key: string; text: string } | undefined {
+  for (const error of errors) {
+    const property = path ? `${path}.${error.property}` : error.property;
+    const constraint = error.constraints && Object.values(error.constraints)[0];
+    if (constraint) return { key: property, text: `${property}: ${constraint}` };
+    const nested = describeFirstError(error.children ?? [], property);
+    if (nested) return nested;
+  }
+  return undefined;
+}
+
+type Problem = { key: string; text: string };
+
+async function validateOne<T>(schema: ClassConstructor<T>, plain: unknown, path: string) {
+  if (typeof plain !== 'object' || plain === null) {
+    return { instance: plain as T, problem: { key: path, text: `${path || 'value'}: must be an object` } };
+  }
+  const instance = plainToInstance(schema, plain) as T;
+  const errors = await validate(instance as object, { forbidUnknownValues: false });
+  return { instance, problem: describeFirstError(errors, path) };
+}
+
+/**
+ * Transforms plain data into `schema` (each element, for an array) and validates it;
+ * resolves to the instance(s) and the first problem, if any.
+ */
+export async function validateAgainst<T>(
+  schema: ClassConstructor<T>,
+  plain: unknown,
+): Promise<{ instance: T | T[]; problem?: Problem }> {
+  if (!Array.isArray(plain)) return validateOne(schema, plain, '');
+  const results = await Promise.all(plain.map((item, index) => validateOne(schema, item, `[${index}]`)));
+  return {
+    instance: results.map((result) => result.instance),
+    problem: results.find((result) => result.problem)?.problem,
+  };
+}
+
+/** The lifecycle checks for the app's session schema: refuse invalid saves, discard or refuse invalid loads. */
 export function schemaChecks(config: ResolvedSessionConfig): LifecycleChecks {
-  if (!config.schema) return {};
-  return {};
+  const schema = config.schema as ClassConstructor | undefined;
+  if (!schema) return {};
+  return {
+    beforeSave: async (data) => {
+      const { problem } = await validateAgainst(schema, data);
+      if (problem) {
+        throw new SessionValidationError(
+          `The session was not saved: it does not match the ${schema.name} schema (${problem.text}).`,
+          problem.key,
+        );
+      }
+    },
+    afterLoad: async (data) => {
+      const { problem } = await validateAgainst(schema, data);
+      if (!problem) return true;
+      const message = `stored session data does not match the ${schema.name} schema (${problem.text})`;
+      if (config.onInvalidData === 'error')
+        throw new SessionValidationError(`The session cannot be used: ${message}.`, problem.key);
+      config.logger.warn(`routing-controllers-session: ${message}; starting a fresh session.`);
+      return false;
+    },
+  };
 }

@@ -1,7 +1,7 @@
 import { inspect } from 'node:util';
 import type { SessionCookie } from './cookie';
 import { SessionValidationError } from './errors';
-import { assertJsonSafe } from './json-safety';
+import { assertJsonSafe, plainPrototypes } from './json-safety';
 
 /**
  * The shape of an app's session data. Augment it by declaration merging:
@@ -37,6 +37,8 @@ export interface SessionState {
   flashedKeys: Set<string>;
   /** Keys flashed by the previous request: removed when this request saves. */
   agedFlashKeys: string[];
+  /** Keys holding a validated class instance injected by @SessionValue: saved as their JSON. */
+  adoptedInstanceKeys: Set<string>;
   backend: SessionBackend;
 }
 
@@ -194,6 +196,7 @@ function writeKey(state: SessionState, key: string, value: unknown): void {
       key,
     );
   }
+  state.adoptedInstanceKeys.delete(key);
   if (value === null || value === undefined) {
     delete state.data[key];
     return;
@@ -216,7 +219,7 @@ export function changesOf(state: SessionState): SessionChanges {
   for (const [key, value] of Object.entries(state.data)) {
     const json = JSON.stringify(value);
     if (state.savedJson.get(key) !== json) {
-      assertJsonSafe(key, value);
+      assertJsonSafe(key, value, state.adoptedInstanceKeys.has(key));
       set[key] = value;
     }
   }
@@ -228,6 +231,20 @@ export function changesOf(state: SessionState): SessionChanges {
 
 export function hasChanges(changes: SessionChanges): boolean {
   return changes.removed.length > 0 || Object.keys(changes.set).length > 0;
+}
+
+/**
+ * Puts a value the app did not write itself into the data (a decorator's default, or a validated class
+ * instance standing in for the stored plain value) without counting it as a change: it is saved only once
+ * the app changes it. Class instances are kept as they are; JSON keeps their own properties.
+ */
+export function adoptValue<T>(state: SessionState, key: string, value: T): T {
+  if (!state.savedJson.has(key)) state.savedJson.set(key, JSON.stringify(value));
+  if (typeof value === 'object' && value !== null && !plainPrototypes.has(Object.getPrototypeOf(value))) {
+    state.adoptedInstanceKeys.add(key);
+  }
+  state.data[key] = value;
+  return value;
 }
 
 /** Replaces the data with a record read from (or written to) the store and makes it the new baseline. */
