@@ -137,7 +137,7 @@ function resolveSecrets(secret: string | string[] | undefined, logger: SessionLo
       );
     }
     logger.warn(
-      'routing-controllers-session: no secret set; using a random one, so sessions will not survive a restart. Set option secret.',
+      'routing-controllers-session WARNING: no secret set; using a random one, so sessions will not survive a restart. Set option secret (e.g. SESSION_SECRET).',
     );
     return [randomBytes(32).toString('hex')];
   }

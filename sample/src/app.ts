@@ -1,0 +1,35 @@
+import 'reflect-metadata';
+import express from 'express';
+import passport from 'passport';
+import { Strategy as LocalStrategy } from 'passport-local';
+import { useExpressServer } from 'routing-controllers';
+import type { SessionOptions } from 'routing-controllers-session';
+import { createSessionMiddleware } from 'routing-controllers-session';
+import { sessionConfig } from './config/session';
+import { AuthController } from './controllers/AuthController';
+import { IndexController } from './controllers/IndexController';
+import { demoAccount } from './users';
+
+passport.use(
+  new LocalStrategy((username, password, done) =>
+    username === demoAccount.username && password === demoAccount.password
+      ? done(null, { id: demoAccount.id, name: demoAccount.name })
+      : done(null, false),
+  ),
+);
+passport.serializeUser((user, done) => done(null, (user as { id: number }).id));
+passport.deserializeUser((id: number, done) =>
+  done(null, id === demoAccount.id ? { id: demoAccount.id, name: demoAccount.name } : false),
+);
+
+/** The sample app: routing-controllers with the session middleware class. */
+export function createApp(overrides: SessionOptions = {}): express.Express {
+  const app = express();
+  app.use(express.json());
+  app.use(express.urlencoded({ extended: false }));
+  useExpressServer(app, {
+    controllers: [IndexController, AuthController],
+    middlewares: [createSessionMiddleware({ ...sessionConfig, ...overrides })],
+  });
+  return app;
+}

@@ -1,0 +1,79 @@
+import 'reflect-metadata';
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { IsArray, IsOptional, IsString } from 'class-validator';
+import supertest from 'supertest';
+import { createTestApp, sessionCookieOf } from '../helpers/app';
+import { quietLogger, storesUnderTest } from '../helpers/stores';
+
+class AppSession {
+  @IsOptional() @IsString() theme?: string;
+  @IsOptional() @IsArray() users?: unknown[];
+}
+
+class StricterSession {
+  @IsOptional() @IsString({ each: true }) users?: string[];
+}
+
+for (const store of storesUnderTest) {
+  describe(`a session schema on the ${store.name} store`, () => {
+    it('refuses a save that breaks the schema, names key and constraint, and keeps the previous record', async () => {
+      const { app } = createTestApp({ ...store.options(), schema: AppSession });
+      const agent = supertest.agent(app);
+      await agent.put('/keys/theme').send({ value: 'dark' }).expect(200);
+      const refused = await agent.put('/keys/users').send({ value: 'not a list' }).expect(500);
+      assert.equal(refused.body.name, 'SessionValidationError');
+      assert.match(
+        refused.body.message,
+        /does not match the AppSession schema \(users: users must be an array\)/,
+      );
+      await agent.put('/keys/theme').send({ value: 42 }).expect(500);
+      assert.deepEqual((await agent.get('/session')).body.data, { theme: 'dark' });
+    });
+
+    it('discards stored data that no longer matches the schema, and reports it', async () => {
+      const first = createTestApp({ ...store.options(), schema: AppSession });
+      const cookie = sessionCookieOf(
+        await supertest(first.app)
+          .put('/keys/users')
+          .send({ value: [1, 2] }),
+      )!;
+      const warnings: string[] = [];
+      const deployed = createTestApp({
+        store: first.handler.store,
+        schema: StricterSession,
+        logger: { ...quietLogger, warn: (message) => warnings.push(message) },
+      });
+      const read = await supertest(deployed.app).get('/session').set('Cookie', cookie).expect(200);
+      assert.deepEqual(read.body.data, {});
+      assert.match(
+        warnings.join('\n'),
+        /does not match the StricterSession schema.*starting a fresh session/,
+      );
+    });
+
+    it("answers with an error for such data with onInvalidData: 'error'", async () => {
+      const first = createTestApp({ ...store.options(), schema: AppSession });
+      const cookie = sessionCookieOf(
+        await supertest(first.app)
+          .put('/keys/users')
+          .send({ value: [1, 2] }),
+      )!;
+      const deployed = createTestApp({
+        store: first.handler.store,
+        schema: StricterSession,
+        onInvalidData: 'error',
+      });
+      deployed.app.use(
+        (
+          error: Error,
+          _request: unknown,
+          response: { status(n: number): { send(t: string): void } },
+          _next: unknown,
+        ) => response.status(500).send(error.message),
+      );
+      const response = await supertest(deployed.app).get('/session').set('Cookie', cookie).expect(500);
+      assert.match(response.text, /The session cannot be used: stored session data does not match/);
+    });
+  });
+}

@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import supertest from 'supertest';
+import { createApp } from '../../sample/src/app';
+import { quietLogger, temporaryDirectory, testSecret } from '../helpers/stores';
+
+const sharonAndAsif = [
+  { id: 1, name: 'Sharon' },
+  { id: 2, name: 'Asif' },
+];
+
+function sampleAgent() {
+  const app = createApp({
+    secret: testSecret,
+    logger: quietLogger,
+    file: { directory: temporaryDirectory('sample') },
+  });
+  return supertest.agent(app);
+}
+
+describe('the sample app', () => {
+  for (const prefix of ['', '/decorated']) {
+    const form = prefix ? 'with the decorators' : 'with request.session';
+    it(`runs every docs example ${form}: store, check, read, delete, regenerate`, async (context) => {
+      context.mock.method(console, 'log', () => undefined);
+      const agent = sampleAgent();
+      assert.deepEqual((await agent.get(`${prefix}/users/exists`).expect(200)).body, { exists: false });
+      assert.deepEqual((await agent.post(`${prefix}/users`).expect(200)).body, { stored: sharonAndAsif });
+      assert.deepEqual((await agent.get(`${prefix}/users/exists`)).body, { exists: true });
+      assert.deepEqual((await agent.get(`${prefix}/session`).expect(200)).body, { users: sharonAndAsif });
+      const regenerated = await agent.post(`${prefix}/regenerate`).expect(200);
+      assert.equal(regenerated.text, 'Session was regenerated');
+      assert.ok(regenerated.headers['set-cookie']);
+      assert.deepEqual((await agent.get(`${prefix}/session`)).body, {});
+      await agent.post(`${prefix}/users`);
+      assert.equal((await agent.delete(`${prefix}/users`).expect(200)).text, 'Users deleted');
+      assert.deepEqual((await agent.get(`${prefix}/users/exists`)).body, { exists: false });
+    });
+  }
+
+  it('reads typed, validated users with @SessionValue and answers 401 when there are none', async () => {
+    const agent = sampleAgent();
+    await agent.get('/decorated/users').expect(401);
+    await agent.post('/users');
+    assert.deepEqual((await agent.get('/decorated/users').expect(200)).body, sharonAndAsif);
+  });
+
+  it('logs in with passport-local, shows a flash message once, and logs out', async () => {
+    const agent = sampleAgent();
+    const refused = await agent.post('/login').send({ username: 'sharon', password: 'wrong' }).expect(401);
+    assert.deepEqual(refused.body.messages, ['Wrong username or password.']);
+    const login = await agent
+      .post('/login')
+      .send({ username: 'sharon', password: 'correct horse battery staple' })
+      .expect(200);
+    assert.deepEqual(login.body.user, { id: 1, name: 'Sharon' });
+    const me = await agent.get('/me').expect(200);
+    assert.deepEqual(me.body, { user: { id: 1, name: 'Sharon' }, messages: ['Welcome back, Sharon!'] });
+    assert.deepEqual((await agent.get('/me')).body.messages, []);
+    await agent.post('/logout').expect(200);
+    assert.deepEqual((await agent.get('/me')).body.user, null);
+  });
+});
