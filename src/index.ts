@@ -12,6 +12,7 @@ export { createSessionStore } from './stores/create-store';
 export { FileStore } from './stores/file-store';
 export type { FileStoreOptions } from './stores/file-store';
 export { MemoryStore } from './stores/memory-store';
+export { RedisStore } from './stores/redis';
 export type { MemoryStoreOptions } from './stores/memory-store';
 export type { ExpressSessionStore } from './stores/connect-store';
 export {

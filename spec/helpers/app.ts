@@ -2,7 +2,7 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { after } from 'node:test';
 import express from 'express';
-import type { Request, Response } from 'express';
+import type { NextFunction, Request, Response } from 'express';
 import supertest from 'supertest';
 import type { SessionOptions } from '../../src';
 import { session } from '../../src';
@@ -45,6 +45,17 @@ export function createTestApp(options: SessionOptions = {}) {
   app.post('/destroy', (request: Request, response: Response, next) => {
     request.session!.destroy((error) => (error ? next(error) : response.send('destroyed')));
   });
+  app.use(
+    (
+      error: { status?: number; name?: string; message: string },
+      _request: Request,
+      response: Response,
+      next: NextFunction,
+    ) => {
+      if (response.headersSent) return next(error);
+      response.status(error.status ?? 500).json({ name: error.name, message: error.message });
+    },
+  );
   app.post('/save-then-stream', (request: Request, response: Response) => {
     request.session!.streamed = true;
     response.writeHead(200, { 'Content-Type': 'text/plain' });

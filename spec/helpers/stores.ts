@@ -2,7 +2,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after } from 'node:test';
+import { execFileSync } from 'node:child_process';
+import KeyvSqlite from '@keyv/sqlite';
+import { Keyv } from 'keyv';
 import type { SessionOptions } from '../../src';
+import { RedisStore } from '../../src';
 
 export interface StoreUnderTest {
   name: string;
@@ -30,7 +34,54 @@ export const fileStore: StoreUnderTest = {
   options: () => ({ driver: 'file', file: { directory: temporaryDirectory('file') } }),
 };
 
-/** The stores every lifecycle spec runs on. */
-export const storesUnderTest: StoreUnderTest[] = [memoryStore, fileStore];
+/** A third-party Keyv adapter, passed in through `store:`: the "any Keyv store" promise. */
+export const sqliteStore: StoreUnderTest = {
+  name: 'sqlite (@keyv/sqlite through store:)',
+  options: () => {
+    const keyv = new Keyv({
+      store: new KeyvSqlite(`sqlite://${join(temporaryDirectory('sqlite'), 'sessions.sqlite')}`),
+    });
+    after(() => keyv.disconnect());
+    return { store: keyv };
+  },
+};
+
+export const redisUrl = 'redis://127.0.0.1:6379';
+let redisStores = 0;
+
+/** A RedisStore under a prefix of its own; its keys are removed and its connection closed after the file's tests. */
+export function redisStoreForTest(): RedisStore {
+  redisStores += 1;
+  const store = new RedisStore({ url: redisUrl, prefix: `rcs-test-${process.pid}-${redisStores}` });
+  after(async () => {
+    await store.clear();
+    await store.disconnect();
+  });
+  return store;
+}
+
+export const redisStore: StoreUnderTest = {
+  name: 'redis',
+  options: () => ({ store: redisStoreForTest() }),
+};
+
+function redisAnswers(): boolean {
+  try {
+    return (
+      execFileSync('redis-cli', ['-h', '127.0.0.1', '-p', '6379', 'ping'], { encoding: 'utf8' }).trim() ===
+      'PONG'
+    );
+  } catch {
+    return false;
+  }
+}
+
+/** The stores every lifecycle spec runs on; Redis when it answers (CI starts it). */
+export const storesUnderTest: StoreUnderTest[] = [
+  memoryStore,
+  fileStore,
+  sqliteStore,
+  ...(redisAnswers() ? [redisStore] : []),
+];
 
 export { temporaryDirectory };

@@ -6,7 +6,7 @@ import { SessionConfigError } from '../errors';
 import { ExpressStoreAdapter, isExpressSessionStore } from './connect-store';
 import { FileStore } from './file-store';
 import { MemoryStore } from './memory-store';
-import { createRedisAdapter } from './redis';
+import { RedisStore } from './redis';
 import { watchStoreErrors } from './store-calls';
 
 const storeNames = new WeakMap<Keyv, string>();
@@ -50,8 +50,8 @@ function fromDriver(options: SessionStoreOptions): Keyv {
     return named(new Keyv({ store: new MemoryStore({ max, sweepIntervalMs }) }), 'memory');
   }
   if (driver === 'redis') {
-    const adapter = createRedisAdapter(options.redis ?? {});
-    return named(new Keyv({ store: adapter, namespace: undefined }), `redis (${adapter.displayUrl})`);
+    const redisStore = new RedisStore(options.redis);
+    return named(new Keyv({ store: redisStore }), `redis (${redisStore.displayUrl})`);
   }
   const { directory, sweepInterval } = options.file ?? {};
   const sweepIntervalMs = durationOption('file.sweepInterval', sweepInterval, '10m');

@@ -1,9 +1,179 @@
-import type { SessionStoreOptions } from '../config';
+import { randomBytes } from 'node:crypto';
+import type { KeyvStorageGetResult } from 'keyv';
+import type { Duration, SessionStoreOptions } from '../config';
+import { durationOption } from '../config';
 import { SessionConfigError } from '../errors';
-import type { KeyvAdapterBase } from './adapter-base';
+import { KeyvAdapterBase } from './adapter-base';
+import { KeyedLock } from './keyed-lock';
 
-export type RedisAdapter = KeyvAdapterBase & { displayUrl: string };
+type RedisOptions = NonNullable<SessionStoreOptions['redis']>;
 
-export function createRedisAdapter(_options: NonNullable<SessionStoreOptions['redis']>): RedisAdapter {
-  throw new SessionConfigError("driver 'redis' is not available in this version; use 'file' or 'memory'.");
+/** The parts of @redis/client and @keyv/redis this store uses. */
+interface RedisClient {
+  readonly isOpen: boolean;
+  readonly isReady: boolean;
+  connect(): Promise<unknown>;
+  destroy(): void;
+  sendCommand<T>(args: string[]): Promise<T>;
+  on(event: string, listener: (error?: unknown) => void): unknown;
+}
+
+interface KeyvRedisAdapter {
+  get(key: string): Promise<unknown>;
+  set(key: string, value: unknown, expires?: number): Promise<unknown>;
+  delete(key: string): Promise<boolean>;
+  clear(): Promise<void>;
+}
+
+interface KeyvRedisModule {
+  default: new (client: RedisClient, options: object) => KeyvRedisAdapter;
+  createClient(options: object): RedisClient;
+}
+
+interface Connection {
+  client: RedisClient;
+  adapter: KeyvRedisAdapter;
+}
+
+const releaseLockScript =
+  "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
+const lockMs = 5000;
+const pause = (milliseconds: number) => new Promise((resolve) => setTimeout(resolve, milliseconds));
+
+function requireInstalled(): void {
+  try {
+    require.resolve('@keyv/redis');
+  } catch {
+    throw new SessionConfigError(
+      "driver 'redis' needs the @keyv/redis package: npm install --save-exact @keyv/redis@6.0.0-rc.1",
+    );
+  }
+}
+
+/**
+ * Sessions in Redis through @keyv/redis, loaded on first use so apps without Redis need not install it.
+ * Every command is bounded by `commandTimeout`; commands are not queued while Redis is unreachable, so an
+ * outage fails fast. `withLock` takes a short Redis lock (SET NX PX, released by its owner only) so saves
+ * from several processes merge instead of overwriting each other.
+ */
+export class RedisStore extends KeyvAdapterBase {
+  readonly displayUrl: string;
+  private readonly url: string;
+  private readonly prefix: string;
+  private readonly connectTimeoutMs: number;
+  private readonly commandTimeoutMs: number;
+  private readonly processLock = new KeyedLock();
+  private connection: Promise<Connection> | undefined;
+  private connecting: Promise<unknown> | undefined;
+  private outageReported = false;
+
+  constructor(options: RedisOptions = {}) {
+    super();
+    requireInstalled();
+    this.url = options.url ?? 'redis://127.0.0.1:6379';
+    this.displayUrl = this.url.replace(/\/\/[^@/]*@/, '//***@');
+    this.prefix = options.prefix ?? 'sess';
+    this.connectTimeoutMs = durationOption('redis.connectTimeout', options.connectTimeout as Duration, '1s');
+    this.commandTimeoutMs = durationOption('redis.commandTimeout', options.commandTimeout as Duration, '1s');
+  }
+
+  private async createConnection(): Promise<Connection> {
+    const { default: KeyvRedis, createClient } = (await import('@keyv/redis')) as unknown as KeyvRedisModule;
+    const client = createClient({
+      url: this.url,
+      disableOfflineQueue: true,
+      socket: {
+        connectTimeout: this.connectTimeoutMs,
+        reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 1000),
+      },
+    });
+    client.on('error', (error) => {
+      if (this.outageReported) return;
+      this.outageReported = true;
+      this.emit('error', error);
+    });
+    client.on('ready', () => (this.outageReported = false));
+    return { client, adapter: new KeyvRedis(client, { namespace: this.prefix, throwOnErrors: true }) };
+  }
+
+  /**
+   * The connection, ready for a command. The first call connects; while Redis is unreachable the client
+   * reconnects in the background and commands fail at once instead of queueing.
+   */
+  private async ready(): Promise<Connection> {
+    this.connection ??= this.createConnection();
+    const connection = await this.connection;
+    const { client } = connection;
+    if (client.isReady) return connection;
+    if (!client.isOpen) {
+      this.connecting ??= client.connect().finally(() => (this.connecting = undefined));
+    }
+    if (this.connecting) await this.connecting;
+    if (!client.isReady) throw new Error(`Redis at ${this.displayUrl} is unreachable; reconnecting`);
+    return connection;
+  }
+
+  /** Runs one Redis operation, failing when Redis does not answer within commandTimeout. */
+  private async redis<T>(operation: (connection: Connection) => Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(new Error(`Redis at ${this.displayUrl} did not answer within ${this.commandTimeoutMs} ms`)),
+        this.commandTimeoutMs,
+      );
+    });
+    try {
+      return await Promise.race([this.ready().then(operation), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async get<Value>(key: string): Promise<KeyvStorageGetResult<Value>> {
+    return (await this.redis(({ adapter }) => adapter.get(key))) as KeyvStorageGetResult<Value>;
+  }
+
+  async set(key: string, value: unknown, expires?: number): Promise<boolean> {
+    await this.redis(({ adapter }) => adapter.set(key, value, expires));
+    return true;
+  }
+
+  async delete(key: string): Promise<boolean> {
+    return this.redis(({ adapter }) => adapter.delete(key));
+  }
+
+  async clear(): Promise<void> {
+    await this.redis(({ adapter }) => adapter.clear());
+  }
+
+  withLock<T>(key: string, task: () => Promise<T>): Promise<T> {
+    return this.processLock.run(key, async () => {
+      const lockKey = `${this.prefix}:lock:${key}`;
+      const token = randomBytes(16).toString('hex');
+      const deadline = Date.now() + lockMs;
+      for (let attempt = 0; ; attempt += 1) {
+        const taken = await this.redis(({ client }) =>
+          client.sendCommand<string | null>(['SET', lockKey, token, 'NX', 'PX', String(lockMs)]),
+        );
+        if (taken === 'OK') break;
+        if (Date.now() > deadline)
+          throw new Error(`the session lock ${lockKey} was not released within ${lockMs} ms`);
+        await pause(Math.min(2 + attempt, 20));
+      }
+      try {
+        return await task();
+      } finally {
+        await this.redis(({ client }) =>
+          client.sendCommand(['EVAL', releaseLockScript, '1', lockKey, token]),
+        ).catch(() => undefined);
+      }
+    });
+  }
+
+  override async disconnect(): Promise<void> {
+    const connection = this.connection;
+    this.connection = undefined;
+    if (connection) (await connection).client.destroy();
+  }
 }

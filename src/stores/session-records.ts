@@ -1,4 +1,5 @@
 import type { Keyv } from 'keyv';
+import { SessionStoreUnavailableError } from '../errors';
 import { storeKeyOf } from '../ids';
 import type { SessionRecord } from '../record';
 import { asSessionRecord } from '../record';
@@ -62,7 +63,15 @@ export class SessionRecords {
   withLock<T>(sessionId: string, task: () => Promise<T>): Promise<T> {
     const key = this.keyOf(sessionId);
     const adapter: unknown = this.keyv.store;
-    if (isLockingAdapter(adapter)) return adapter.withLock(key, task);
-    return this.processLock.run(key, task);
+    if (!isLockingAdapter(adapter)) return this.processLock.run(key, task);
+    let taskFailed = false;
+    const observedTask = () =>
+      task().catch((error: unknown) => {
+        taskFailed = true;
+        throw error;
+      });
+    return adapter.withLock(key, observedTask).catch((error: unknown) => {
+      throw taskFailed ? error : new SessionStoreUnavailableError(this.storeName, error);
+    });
   }
 }
