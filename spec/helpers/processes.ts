@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { after } from 'node:test';
@@ -6,8 +7,13 @@ import type { SessionOptions } from '../../src';
 
 const serverScript = join(__dirname, '..', 'fixtures', 'session-server.js');
 
-/** Starts the test app in a separate node process; resolves to its base URL. Stopped when the file's tests end. */
-export async function startServerProcess(options: SessionOptions): Promise<string> {
+export interface ServerProcess {
+  url: string;
+  child: ChildProcess;
+}
+
+/** Starts the test app in a separate node process. It is killed when the file's tests end. */
+export async function startServerChild(options: SessionOptions): Promise<ServerProcess> {
   const child = spawn(process.execPath, [serverScript], {
     env: { ...process.env, SESSION_OPTIONS: JSON.stringify(options) },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -17,5 +23,10 @@ export async function startServerProcess(options: SessionOptions): Promise<strin
   });
   const [firstLine] = (await once(child.stdout, 'data')) as [Buffer];
   const { port } = JSON.parse(firstLine.toString()) as { port: number };
-  return `http://127.0.0.1:${port}`;
+  return { url: `http://127.0.0.1:${port}`, child };
+}
+
+/** Starts the test app in a separate node process; resolves to its base URL. */
+export async function startServerProcess(options: SessionOptions): Promise<string> {
+  return (await startServerChild(options)).url;
 }

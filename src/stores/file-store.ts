@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, readdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { link, mkdir, readFile, readdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KeyvAdapterBase, isExpired } from './adapter-base';
 import { KeyedLock } from './keyed-lock';
@@ -39,6 +39,20 @@ function isTaken(error: unknown): boolean {
 
 const pause = (milliseconds: number) => new Promise((resolve) => setTimeout(resolve, milliseconds));
 
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The pid in a temp file's name (`<hash>.<pid>.<random>.tmp`). */
+function writerOf(tempName: string): number {
+  return Number(tempName.split('.')[1]);
+}
+
 /**
  * A Keyv storage adapter that keeps one file per session. File names are hashes of the key, writes go
  * through a temp file and a rename (no torn or partial files), every get re-reads the file (so several
@@ -67,6 +81,10 @@ export class FileStore extends KeyvAdapterBase {
 
   private pathOf(name: string, suffix: string): string {
     return join(this.directory, name + suffix);
+  }
+
+  private tempPathOf(name: string): string {
+    return this.pathOf(`${name}.${process.pid}.${randomBytes(6).toString('hex')}`, tempSuffix);
   }
 
   private ensureDirectory(): Promise<unknown> {
@@ -98,6 +116,7 @@ export class FileStore extends KeyvAdapterBase {
   }
 
   async get(key: string): Promise<string | undefined> {
+    await this.ensureDirectory();
     const path = this.pathOf(this.fileName(key), dataSuffix);
     const stored = await this.readStoredFile(path);
     if (!stored || stored.key !== this.prefixed(key)) return undefined;
@@ -112,7 +131,7 @@ export class FileStore extends KeyvAdapterBase {
     await this.ensureDirectory();
     const name = this.fileName(key);
     const stored: StoredFile = { key: this.prefixed(key), value: String(value), expires };
-    const tempPath = this.pathOf(`${name}.${process.pid}.${randomBytes(6).toString('hex')}`, tempSuffix);
+    const tempPath = this.tempPathOf(name);
     try {
       await writeFile(tempPath, JSON.stringify(stored), { mode: 0o600 });
       await rename(tempPath, this.pathOf(name, dataSuffix));
@@ -180,18 +199,18 @@ export class FileStore extends KeyvAdapterBase {
     return removed;
   }
 
+  /** Temp files whose writer died (or that are old) and lock files whose owner died (or that are stale). */
   private async removeStaleTempFiles(): Promise<number> {
     const names = await readdir(this.directory).catch(() => [] as string[]);
     let removed = 0;
     for (const name of names) {
-      if (!name.endsWith(tempSuffix) && !name.endsWith(lockSuffix)) continue;
+      const isTemp = name.endsWith(tempSuffix);
+      if (!isTemp && !name.endsWith(lockSuffix)) continue;
       const path = join(this.directory, name);
-      const age = await stat(path).then(
-        (info) => Date.now() - info.mtimeMs,
-        () => 0,
-      );
-      const limit = name.endsWith(lockSuffix) ? this.staleLockMs : staleTempMs;
-      if (age > limit) {
+      const stale = isTemp
+        ? !isRunning(writerOf(name)) || (await this.ageOf(path)) > staleTempMs
+        : await this.isStaleLock(path);
+      if (stale) {
         await unlink(path).catch(() => undefined);
         removed += 1;
       }
@@ -199,15 +218,31 @@ export class FileStore extends KeyvAdapterBase {
     return removed;
   }
 
+  private ageOf(path: string): Promise<number> {
+    return stat(path).then(
+      (info) => Date.now() - info.mtimeMs,
+      () => 0,
+    );
+  }
+
+  /** A lock file holds its owner's pid: stale when that process is gone, or when older than staleLockMs. */
+  private async isStaleLock(lockPath: string): Promise<boolean> {
+    const owner = Number(await readFile(lockPath, 'utf8').catch(() => ''));
+    if (owner > 0 && owner !== process.pid && !isRunning(owner)) return true;
+    return (await this.ageOf(lockPath)) > this.staleLockMs;
+  }
+
   /**
    * Runs `task` while holding this session's lock, shared by every process on the directory:
-   * a lock file created exclusively, removed by its owner, and taken over when older than staleLockMs.
+   * a lock file created exclusively, holding the owner's pid, removed by its owner, and taken over when
+   * its owner is gone or it is older than staleLockMs.
    */
   withLock<T>(key: string, task: () => Promise<T>): Promise<T> {
     return this.processLock.run(key, async () => {
       await this.ensureDirectory();
-      const lockPath = this.pathOf(this.fileName(key), lockSuffix);
-      await this.acquireLockFile(lockPath);
+      const name = this.fileName(key);
+      const lockPath = this.pathOf(name, lockSuffix);
+      await this.acquireLockFile(name, lockPath);
       try {
         return await task();
       } finally {
@@ -216,21 +251,23 @@ export class FileStore extends KeyvAdapterBase {
     });
   }
 
-  private async acquireLockFile(lockPath: string): Promise<void> {
-    for (let attempt = 0; ; attempt += 1) {
-      try {
-        const handle = await open(lockPath, 'wx');
-        await handle.close();
-        return;
-      } catch (error) {
-        if (!isTaken(error)) throw error;
+  /** The lock file appears whole, pid included: written as a temp file, then hard-linked into place. */
+  private async acquireLockFile(name: string, lockPath: string): Promise<void> {
+    const tempPath = this.tempPathOf(name);
+    await writeFile(tempPath, String(process.pid));
+    try {
+      for (let attempt = 0; ; attempt += 1) {
+        try {
+          await link(tempPath, lockPath);
+          return;
+        } catch (error) {
+          if (!isTaken(error)) throw error;
+        }
+        if (await this.isStaleLock(lockPath)) await unlink(lockPath).catch(() => undefined);
+        await pause(Math.min(2 + attempt, 20));
       }
-      const age = await stat(lockPath).then(
-        (info) => Date.now() - info.mtimeMs,
-        () => 0,
-      );
-      if (age > this.staleLockMs) await unlink(lockPath).catch(() => undefined);
-      await pause(Math.min(2 + attempt, 20));
+    } finally {
+      await unlink(tempPath).catch(() => undefined);
     }
   }
 
