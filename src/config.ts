@@ -66,6 +66,11 @@ export interface SessionOptions extends SessionStoreOptions {
   onStoreError?: 'fail' | 'anonymous';
   /** How long one store operation may take before the request fails with 503. Default `'5s'`. */
   storeTimeout?: Duration;
+  /**
+   * A dot path into the session data that holds the user id (`'userId'`, `'passport.user'`): sessions are
+   * then indexed by user, for `listUserSessions()` and `revokeUserSessions()`.
+   */
+  userKey?: string;
 }
 
 export interface ResolvedSessionConfig {
@@ -86,6 +91,7 @@ export interface ResolvedSessionConfig {
   onInvalidData: 'discard' | 'error';
   onStoreError: 'fail' | 'anonymous';
   storeTimeoutMs: number;
+  userKey: string | undefined;
   logger: SessionLogger;
 }
 
@@ -155,6 +161,16 @@ function resolveSecrets(secret: string | string[] | undefined, logger: SessionLo
   return secrets;
 }
 
+function checkUserKey(userKey: unknown): string | undefined {
+  if (userKey === undefined) return undefined;
+  if (typeof userKey !== 'string' || !/^[^.]+(\.[^.]+)*$/.test(userKey)) {
+    throw new SessionConfigError(
+      `Option userKey is ${JSON.stringify(userKey)}; write a dot path to the user id in the session, e.g. 'userId' or 'passport.user'.`,
+    );
+  }
+  return userKey;
+}
+
 function positiveInteger(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   if (!Number.isInteger(value) || value <= 0) {
@@ -212,6 +228,7 @@ export function resolveConfig(options: SessionOptions = {}): ResolvedSessionConf
     onInvalidData: oneOf('onInvalidData', options.onInvalidData, ['discard', 'error'], 'discard'),
     onStoreError: oneOf('onStoreError', options.onStoreError, ['fail', 'anonymous'], 'fail'),
     storeTimeoutMs: durationOption('storeTimeout', options.storeTimeout, '5s'),
+    userKey: checkUserKey(options.userKey),
     logger,
   };
 }

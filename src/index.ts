@@ -1,6 +1,7 @@
 import './express-request';
 export { session, createSessionMiddleware, createLifecycle } from './middleware';
-export type { SessionHandler, SessionMiddlewareClass, NextFunction } from './middleware';
+export type { SessionHandler, SessionMiddlewareClass, NextFunction, UserSessions } from './middleware';
+export type { UserSessionInfo } from './user-index';
 export { Session, SessionValue } from './decorators';
 export type { SessionValueOptions } from './decorators';
 export { defineSessionConfig } from './config';

@@ -13,6 +13,7 @@ import { isSecureRequest } from './request-info';
 import type { SessionBackend, SessionDataRecord, SessionOf, SessionState } from './session';
 import { changesOf, createDataRecord, createSession, hasChanges, resetBaseline } from './session';
 import type { SessionRecords } from './stores/session-records';
+import type { UserSessionIndex } from './user-index';
 
 /** Checks session data before it is written (the schema); throws to refuse the save. */
 export type SessionDataCheck = (data: SessionDataRecord) => Promise<void>;
@@ -87,7 +88,19 @@ export class SessionLifecycle {
     readonly config: ResolvedSessionConfig,
     readonly records: SessionRecords,
     private readonly checks: LifecycleChecks = {},
+    readonly userIndex?: UserSessionIndex,
   ) {}
+
+  /** Removes a session from the store, and from its user's index. */
+  private async removeSession(sessionId: string, data: SessionDataRecord | undefined): Promise<void> {
+    await this.records.remove(sessionId);
+    await this.userIndex?.relink(
+      this.records.keyOf(sessionId),
+      this.userIndex.userOf(data),
+      undefined,
+      undefined,
+    );
+  }
 
   /** Loads the session onto `request.session` and arranges for it to be saved before the response ends. */
   async attach(request: SessionRequest, response: ServerResponse): Promise<void> {
@@ -126,7 +139,7 @@ export class SessionLifecycle {
     const record = await this.records.read(sessionId);
     if (!record) return undefined;
     if (this.isExpired(record, Date.now())) {
-      await this.records.remove(sessionId).catch(() => undefined);
+      await this.removeSession(sessionId, record.data).catch(() => undefined);
       return undefined;
     }
     if (this.checks.afterLoad && !(await this.checks.afterLoad(record.data))) return undefined;
@@ -207,13 +220,13 @@ export class SessionLifecycle {
   }
 
   private async regenerate(context: RequestSession, keepData: boolean): Promise<void> {
-    if (!context.state.isNew) await this.records.remove(context.state.id);
+    if (!context.state.isNew) await this.removeSession(context.state.id, context.state.data);
     this.startOver(context, keepData);
     context.regenerated = true;
   }
 
   private async destroy(context: RequestSession): Promise<void> {
-    if (!context.state.isNew) await this.records.remove(context.state.id);
+    if (!context.state.isNew) await this.removeSession(context.state.id, context.state.data);
     this.startOver(context, false);
     context.regenerated = false;
     context.destroyed = true;
@@ -279,6 +292,12 @@ export class SessionLifecycle {
         },
       };
       await this.records.write(state.id, record, this.expiryOf(state, now));
+      await this.userIndex?.relink(
+        this.records.keyOf(state.id),
+        this.userIndex.userOf(latest?.data),
+        this.userIndex.userOf(data),
+        context.request.headers['user-agent'],
+      );
       resetBaseline(state, data);
       state.isNew = false;
       state.lastSeenAt = now;
@@ -293,7 +312,7 @@ export class SessionLifecycle {
     const { request, state } = context;
     if (request.session === context.session) return this.save(context, false);
     if (this.config.unset === 'destroy' && !state.isNew) {
-      await this.records.remove(state.id);
+      await this.removeSession(state.id, state.data);
       context.destroyed = true;
     }
   }

@@ -4,29 +4,57 @@ import type { ExpressMiddlewareInterface } from 'routing-controllers';
 import { Middleware } from 'routing-controllers';
 import type { SessionOptions } from './config';
 import { resolveConfig } from './config';
-import { SessionError } from './errors';
+import { SessionConfigError, SessionError } from './errors';
 import type { SessionRequest } from './lifecycle';
 import { SessionLifecycle } from './lifecycle';
 import { schemaChecks } from './schema';
 import { createSessionStore } from './stores/create-store';
 import { SessionRecords } from './stores/session-records';
+import type { UserSessionInfo } from './user-index';
+import { UserSessionIndex } from './user-index';
 
 export type NextFunction = (error?: unknown) => void;
 
+/** Listing and revoking a user's sessions (option `userKey`), on the handler and the middleware class. */
+export interface UserSessions {
+  /** The user's live sessions; `id` is the at-rest hash, never the cookie value. */
+  listUserSessions(userId: string | number): Promise<UserSessionInfo[]>;
+  /** Deletes the user's sessions, but `except` (a raw session id, e.g. `request.sessionID`); resolves to how many. */
+  revokeUserSessions(userId: string | number, options?: { except?: string }): Promise<number>;
+}
+
 /** The request handler returned by `session()`: Express middleware that also runs on a bare Node server. */
-export interface SessionHandler {
+export interface SessionHandler extends UserSessions {
   (request: IncomingMessage, response: ServerResponse, next?: NextFunction): void;
   /** The Keyv that holds the sessions. */
   readonly store: Keyv;
   readonly lifecycle: SessionLifecycle;
 }
 
-/** Builds the lifecycle (config, store, checks) once, at start-up. */
+/** Builds the lifecycle (config, store, checks, user index) once, at start-up. */
 export function createLifecycle(options: SessionOptions = {}): SessionLifecycle {
   const config = resolveConfig(options);
   const keyv = createSessionStore(options);
   const records = new SessionRecords(keyv, config.storeTimeoutMs);
-  return new SessionLifecycle(config, records, schemaChecks(config));
+  const userIndex = config.userKey
+    ? new UserSessionIndex(records, config.userKey, config.absoluteTimeoutMs)
+    : undefined;
+  return new SessionLifecycle(config, records, schemaChecks(config), userIndex);
+}
+
+function userSessionsOf(lifecycle: SessionLifecycle): UserSessions {
+  const index = () => {
+    if (!lifecycle.userIndex) {
+      throw new SessionConfigError(
+        "Set option userKey (e.g. 'userId' or 'passport.user') to list or revoke a user's sessions.",
+      );
+    }
+    return lifecycle.userIndex;
+  };
+  return {
+    listUserSessions: async (userId) => index().list(userId),
+    revokeUserSessions: async (userId, options = {}) => index().revoke(userId, options.except),
+  };
 }
 
 function respondWithError(response: ServerResponse, error: unknown): void {
@@ -53,11 +81,11 @@ export function session(options: SessionOptions = {}): SessionHandler {
   const lifecycle = createLifecycle(options);
   const handler = (request: IncomingMessage, response: ServerResponse, next?: NextFunction) =>
     runLifecycle(lifecycle, request, response, next);
-  return Object.assign(handler, { store: lifecycle.records.keyv, lifecycle });
+  return Object.assign(handler, { store: lifecycle.records.keyv, lifecycle }, userSessionsOf(lifecycle));
 }
 
 /** The class returned by `createSessionMiddleware()`, with its store and lifecycle as static members. */
-export interface SessionMiddlewareClass {
+export interface SessionMiddlewareClass extends UserSessions {
   new (): ExpressMiddlewareInterface;
   readonly store: Keyv;
   readonly lifecycle: SessionLifecycle;
@@ -69,11 +97,14 @@ export interface SessionMiddlewareClass {
  */
 export function createSessionMiddleware(options: SessionOptions = {}): SessionMiddlewareClass {
   const lifecycle = createLifecycle(options);
+  const userSessions = userSessionsOf(lifecycle);
 
   @Middleware({ type: 'before', priority: 1_000_000 })
   class SessionMiddleware implements ExpressMiddlewareInterface {
     static readonly store = lifecycle.records.keyv;
     static readonly lifecycle = lifecycle;
+    static readonly listUserSessions = userSessions.listUserSessions;
+    static readonly revokeUserSessions = userSessions.revokeUserSessions;
 
     use(request: IncomingMessage, response: ServerResponse, next: NextFunction): void {
       runLifecycle(lifecycle, request, response, next);

@@ -43,25 +43,42 @@ export class SessionRecords {
   }
 
   async read(sessionId: string): Promise<SessionRecord | undefined> {
-    const key = this.keyOf(sessionId);
-    return asSessionRecord(await this.call(() => this.keyv.get(key)));
+    return this.readKey(this.keyOf(sessionId));
+  }
+
+  async readKey(key: string): Promise<SessionRecord | undefined> {
+    return asSessionRecord(await this.getValue(key));
   }
 
   async write(sessionId: string, record: SessionRecord, expiresAt: number): Promise<void> {
-    const key = this.keyOf(sessionId);
-    const ttl = Math.max(1, expiresAt - Date.now());
-    const written = await this.call(() => this.keyv.set(key, record, ttl));
-    if (!written) throw new Error(`the store did not accept the write of session ${key}`);
+    await this.setValue(this.keyOf(sessionId), record, expiresAt);
   }
 
   async remove(sessionId: string): Promise<void> {
-    const key = this.keyOf(sessionId);
+    await this.removeKey(this.keyOf(sessionId));
+  }
+
+  async removeKey(key: string): Promise<void> {
     await this.call(() => this.keyv.delete(key));
+  }
+
+  /** Any value kept beside the sessions (the user index), by store key. */
+  getValue(key: string): Promise<unknown> {
+    return this.call(() => this.keyv.get(key));
+  }
+
+  async setValue(key: string, value: unknown, expiresAt?: number): Promise<void> {
+    const ttl = expiresAt === undefined ? undefined : Math.max(1, expiresAt - Date.now());
+    const written = await this.call(() => this.keyv.set(key, value, ttl));
+    if (!written) throw new Error(`the store did not accept the write of ${key}`);
   }
 
   /** Serialises read-modify-write of one session: across processes where the store can, else in this process. */
   withLock<T>(sessionId: string, task: () => Promise<T>): Promise<T> {
-    const key = this.keyOf(sessionId);
+    return this.withKeyLock(this.keyOf(sessionId), task);
+  }
+
+  withKeyLock<T>(key: string, task: () => Promise<T>): Promise<T> {
     const adapter: unknown = this.keyv.store;
     if (!isLockingAdapter(adapter)) return this.processLock.run(key, task);
     let taskFailed = false;
@@ -73,5 +90,10 @@ export class SessionRecords {
     return adapter.withLock(key, observedTask).catch((error: unknown) => {
       throw taskFailed ? error : new SessionStoreUnavailableError(this.storeName, error);
     });
+  }
+
+  /** Whether session ids are hashed into store keys (false for express-session stores, which keep raw ids). */
+  get hashesSessionIds(): boolean {
+    return this.hashesIds;
   }
 }

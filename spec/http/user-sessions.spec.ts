@@ -1,0 +1,111 @@
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import supertest from 'supertest';
+import { RedisStore, createSessionMiddleware, session } from '../../src';
+import { storeKeyOf } from '../../src/ids';
+import { createTestApp } from '../helpers/app';
+import { startServerProcess } from '../helpers/processes';
+import { quietLogger, redisUrl, storesUnderTest, temporaryDirectory, testSecret } from '../helpers/stores';
+
+for (const store of storesUnderTest) {
+  describe(`a user's sessions on the ${store.name} store`, () => {
+    it('are listed by hash, and revoked all but the current device, which stays logged in', async () => {
+      const { app, handler } = createTestApp({ ...store.options(), userKey: 'userId' });
+      const laptop = supertest.agent(app);
+      const phone = supertest.agent(app);
+      const someoneElse = supertest.agent(app);
+      const laptopId = (await laptop.put('/keys/userId').set('User-Agent', 'laptop').send({ value: 42 })).body
+        .id;
+      const phoneId = (await phone.put('/keys/userId').set('User-Agent', 'phone').send({ value: 42 })).body
+        .id;
+      await someoneElse.put('/keys/userId').send({ value: 7 });
+
+      const listed = await handler.listUserSessions(42);
+      assert.deepEqual(
+        listed.map((entry) => entry.id).sort(),
+        [storeKeyOf(laptopId), storeKeyOf(phoneId)].sort(),
+      );
+      assert.deepEqual(listed.map((entry) => entry.userAgent).sort(), ['laptop', 'phone']);
+      for (const entry of listed) {
+        assert.ok(entry.createdAt <= entry.lastSeenAt && entry.lastSeenAt <= Date.now());
+        assert.ok(![laptopId, phoneId].includes(entry.id), 'never the cookie value');
+      }
+
+      assert.equal(await handler.revokeUserSessions(42, { except: laptopId }), 1);
+      assert.deepEqual((await phone.get('/session')).body.data, {}, 'the revoked device is logged out');
+      assert.deepEqual((await laptop.get('/session')).body.data, { userId: 42 });
+      assert.deepEqual((await someoneElse.get('/session')).body.data, { userId: 7 });
+      assert.equal((await handler.listUserSessions(42)).length, 1);
+    });
+
+    it('drop out of the index on logout and destroy, and follow a nested path such as passport.user', async () => {
+      const { app, handler } = createTestApp({ ...store.options(), userKey: 'passport.user' });
+      const first = supertest.agent(app);
+      const second = supertest.agent(app);
+      await first.put('/keys/passport').send({ value: { user: 'sharon' } });
+      await second.put('/keys/passport').send({ value: { user: 'sharon' } });
+      assert.equal((await handler.listUserSessions('sharon')).length, 2);
+      await first.delete('/keys/passport');
+      await second.post('/destroy');
+      assert.deepEqual(await handler.listUserSessions('sharon'), []);
+      assert.equal(await handler.revokeUserSessions('sharon'), 0);
+    });
+  });
+}
+
+describe('revoking a user’s sessions from another process', () => {
+  const crossProcessStores = [
+    {
+      name: 'file',
+      options: () => ({ driver: 'file' as const, file: { directory: temporaryDirectory('revoke') } }),
+    },
+    ...(storesUnderTest.some((store) => store.name === 'redis')
+      ? [
+          {
+            name: 'redis',
+            options: () => {
+              const prefix = `rcs-test-revoke-${process.pid}`;
+              after(async () => {
+                const cleaner = new RedisStore({ url: redisUrl, prefix });
+                await cleaner.clear();
+                await cleaner.disconnect();
+              });
+              return { driver: 'redis' as const, redis: { url: redisUrl, prefix } };
+            },
+          },
+        ]
+      : []),
+  ];
+  for (const store of crossProcessStores) {
+    it(`logs the user out of the app process on the next request (${store.name})`, async () => {
+      const options = { ...store.options(), secret: testSecret, userKey: 'userId' };
+      const server = await startServerProcess(options);
+      const device = supertest.agent(server);
+      await device.put('/keys/userId').send({ value: 'u1' }).expect(200);
+      const admin = session({ ...options, logger: quietLogger });
+      after(() => admin.store.disconnect());
+      assert.equal(await admin.revokeUserSessions('u1'), 1);
+      assert.deepEqual((await device.get('/session')).body.data, {});
+    });
+  }
+});
+
+describe('userKey', () => {
+  it('is refused with an express-session store and when the path is malformed, and required by the methods', async () => {
+    const expressStore = { get: () => undefined, set: () => undefined, destroy: () => undefined };
+    assert.throws(
+      () => session({ secret: testSecret, store: expressStore, userKey: 'userId' }),
+      /needs a Keyv store/,
+    );
+    assert.throws(() => session({ secret: testSecret, driver: 'memory', userKey: 'user..id' }), /dot path/);
+    const withoutUserKey = session({ secret: testSecret, driver: 'memory' });
+    await assert.rejects(withoutUserKey.listUserSessions(1), /Set option userKey/);
+    const SessionMiddleware = createSessionMiddleware({
+      secret: testSecret,
+      driver: 'memory',
+      userKey: 'userId',
+    });
+    assert.deepEqual(await SessionMiddleware.listUserSessions(1), []);
+    assert.equal(await SessionMiddleware.revokeUserSessions(1), 0);
+  });
+});

@@ -1,0 +1,125 @@
+import { createHash } from 'node:crypto';
+import { SessionConfigError } from './errors';
+import type { SessionRecord } from './record';
+import type { SessionDataRecord } from './session';
+import type { SessionRecords } from './stores/session-records';
+
+/** One session of a user, as `listUserSessions()` reports it. `id` is the at-rest hash, never the cookie value. */
+export interface UserSessionInfo {
+  id: string;
+  createdAt: number;
+  lastSeenAt: number;
+  userAgent?: string;
+}
+
+interface IndexEntry {
+  userAgent?: string;
+}
+
+interface UserIndexRecord {
+  sessions: Record<string, IndexEntry>;
+}
+
+/** The value at a dot path (`'passport.user'`) of session data, as a user id, if there is one. */
+export function userIdAt(data: SessionDataRecord | undefined, path: readonly string[]): string | undefined {
+  let value: unknown = data;
+  for (const part of path) {
+    if (typeof value !== 'object' || value === null || !Object.hasOwn(value, part)) return undefined;
+    value = (value as Record<string, unknown>)[part];
+  }
+  return typeof value === 'string' || typeof value === 'number' ? String(value) : undefined;
+}
+
+/**
+ * Which sessions belong to which user, kept in the session store beside the sessions under a hash of the
+ * user id. Entries are added when a save leaves a user id at `userKey`, removed on logout, regenerate and
+ * destroy, and pruned when a listed session turns out to have expired.
+ */
+export class UserSessionIndex {
+  private readonly path: string[];
+
+  constructor(
+    private readonly records: SessionRecords,
+    userKey: string,
+    private readonly lifetimeMs: number | undefined,
+  ) {
+    if (!records.hashesSessionIds) {
+      throw new SessionConfigError(
+        'Option userKey needs a Keyv store (a driver, a Keyv or a Keyv adapter); an express-session store cannot hold the user index.',
+      );
+    }
+    this.path = userKey.split('.');
+  }
+
+  userOf(data: SessionDataRecord | undefined): string | undefined {
+    return userIdAt(data, this.path);
+  }
+
+  private indexKey(userId: string): string {
+    return `user-sessions:${createHash('sha256').update(userId).digest('base64url')}`;
+  }
+
+  private async update(
+    userId: string,
+    change: (sessions: Record<string, IndexEntry>) => void,
+  ): Promise<void> {
+    const key = this.indexKey(userId);
+    await this.records.withKeyLock(key, async () => {
+      const stored = (await this.records.getValue(key)) as UserIndexRecord | undefined;
+      const sessions = { ...stored?.sessions };
+      change(sessions);
+      if (Object.keys(sessions).length === 0) await this.records.removeKey(key);
+      else await this.records.setValue(key, { sessions }, this.lifetimeMs && Date.now() + this.lifetimeMs);
+    });
+  }
+
+  /** Moves a session's entry when the user id in it changed (login, logout, another user). */
+  async relink(
+    sessionKey: string,
+    previousUser: string | undefined,
+    nextUser: string | undefined,
+    userAgent: string | undefined,
+  ): Promise<void> {
+    if (previousUser === nextUser) return;
+    if (previousUser !== undefined)
+      await this.update(previousUser, (sessions) => delete sessions[sessionKey]);
+    if (nextUser !== undefined) {
+      await this.update(nextUser, (sessions) => (sessions[sessionKey] = userAgent ? { userAgent } : {}));
+    }
+  }
+
+  private async liveSessions(userId: string): Promise<Array<[string, IndexEntry, SessionRecord]>> {
+    const stored = (await this.records.getValue(this.indexKey(userId))) as UserIndexRecord | undefined;
+    const live: Array<[string, IndexEntry, SessionRecord]> = [];
+    const gone: string[] = [];
+    for (const [sessionKey, entry] of Object.entries(stored?.sessions ?? {})) {
+      const record = await this.records.readKey(sessionKey);
+      if (record && this.userOf(record.data) === userId) live.push([sessionKey, entry, record]);
+      else gone.push(sessionKey);
+    }
+    if (gone.length > 0) await this.update(userId, (sessions) => gone.forEach((key) => delete sessions[key]));
+    return live;
+  }
+
+  async list(userId: string | number): Promise<UserSessionInfo[]> {
+    const sessions = await this.liveSessions(String(userId));
+    return sessions.map(([id, entry, record]) => ({
+      id,
+      createdAt: record.meta.createdAt,
+      lastSeenAt: record.meta.lastSeenAt,
+      ...(entry.userAgent ? { userAgent: entry.userAgent } : {}),
+    }));
+  }
+
+  /** Deletes every session of the user but `except` (a raw session id: the current device); resolves to how many. */
+  async revoke(userId: string | number, except?: string): Promise<number> {
+    const user = String(userId);
+    const kept = except === undefined ? undefined : this.records.keyOf(except);
+    const revoked = (await this.liveSessions(user))
+      .map(([sessionKey]) => sessionKey)
+      .filter((key) => key !== kept);
+    for (const sessionKey of revoked) await this.records.removeKey(sessionKey);
+    await this.update(user, (sessions) => revoked.forEach((key) => delete sessions[key]));
+    return revoked.length;
+  }
+}
