@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['build/', 'coverage/', 'node_modules/', 'storage/', '.tmp/'] },
+  { ignores: ['build/', 'coverage/', 'node_modules/', 'storage/', '.tmp/', '.tools/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
