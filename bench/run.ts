@@ -1,0 +1,185 @@
+/**
+ * `npm run bench`: starts each server in its own process, one after another and interleaved over several
+ * rounds (A B C … A B C …), drives each with autocannon (same connections, duration and cookies for all),
+ * and writes the medians and ratios to bench/results.md and bench/results.svg.
+ * BENCH_ROUNDS, BENCH_DURATION (seconds) and BENCH_CONNECTIONS override the defaults; BENCH_PROFILE=1 runs the
+ * servers under --cpu-prof (profiles in bench/profiles/).
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import { barChartSvg } from './chart';
+import type { ServerKind } from './servers';
+import { redisPrefixes, serverKinds } from './servers';
+
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+const duration = Number(process.env.BENCH_DURATION ?? 3);
+const connections = Number(process.env.BENCH_CONNECTIONS ?? 10);
+const sessionsCreated = 10_000;
+const profile = process.env.BENCH_PROFILE === '1';
+const benchDirectory = join(__dirname, '..', '..', 'bench');
+
+const workloads = {
+  '(a) counter': { path: '/counter', withCookie: true },
+  '(b) read user': { path: '/user', withCookie: true },
+  '(c) no session': { path: '/plain', withCookie: false },
+  '(d) new sessions': { path: '/login', withCookie: false, amount: sessionsCreated },
+} as const;
+type Workload = keyof typeof workloads;
+
+interface Measurement {
+  requestsPerSecond: number;
+  p99: number;
+  errors: number;
+}
+
+function redisAnswers(): boolean {
+  try {
+    return execFileSync('redis-cli', ['-h', '127.0.0.1', 'ping'], { encoding: 'utf8' }).trim() === 'PONG';
+  } catch {
+    return false;
+  }
+}
+
+function removeRedisKeys(): void {
+  for (const prefix of redisPrefixes) {
+    const keys = execFileSync('redis-cli', ['-h', '127.0.0.1', '--scan', '--pattern', `${prefix}*`], { encoding: 'utf8' })
+      .split('\n')
+      .filter(Boolean);
+    for (let start = 0; start < keys.length; start += 500) {
+      execFileSync('redis-cli', ['-h', '127.0.0.1', 'del', ...keys.slice(start, start + 500)]);
+    }
+  }
+}
+
+async function startServer(kind: ServerKind): Promise<{ child: ChildProcess; url: string }> {
+  const flags = profile ? ['--cpu-prof', '--cpu-prof-dir', join(benchDirectory, 'profiles')] : [];
+  const child = spawn(process.execPath, [...flags, join(__dirname, 'servers.js'), kind], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, NODE_ENV: 'production' },
+  });
+  const [line] = (await once(child.stdout!, 'data')) as [Buffer];
+  return { child, url: `http://127.0.0.1:${(JSON.parse(line.toString()) as { port: number }).port}` };
+}
+
+async function stopServer(child: ChildProcess): Promise<void> {
+  child.kill('SIGTERM');
+  await once(child, 'exit');
+}
+
+/** One logged-in session per connection, so the connections act as different users. */
+async function loginCookies(url: string): Promise<string[]> {
+  return Promise.all(
+    Array.from({ length: connections }, async () => {
+      const response = await fetch(`${url}/login`);
+      return response.headers.get('set-cookie')?.split(';')[0] ?? '';
+    }),
+  );
+}
+
+async function measure(url: string, workload: Workload, cookies: string[]): Promise<Measurement> {
+  const { path, withCookie } = workloads[workload];
+  const amount = 'amount' in workloads[workload] ? (workloads[workload] as { amount: number }).amount : undefined;
+  let nextCookie = 0;
+  const result = await autocannon({
+    url: `${url}${path}`,
+    connections,
+    ...(amount ? { amount } : { duration }),
+    setupClient: (client) => {
+      if (withCookie) client.setHeaders({ cookie: cookies[nextCookie++ % cookies.length]! });
+    },
+  });
+  const seconds = result.duration;
+  return {
+    requestsPerSecond: amount ? result.requests.total / seconds : result.requests.average,
+    p99: result.latency.p99,
+    errors: result.errors + result.non2xx,
+  };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+const counterparts: Partial<Record<ServerKind, ServerKind>> = {
+  'rcs memory': 'express-session memory',
+  'rcs file': 'express-session file',
+  'rcs redis': 'express-session redis',
+  'rcs memory + decorators': 'express-session memory',
+};
+
+function format(value: number | undefined, digits = 0): string {
+  return value === undefined || Number.isNaN(value) ? '–' : value.toFixed(digits);
+}
+
+async function main(): Promise<void> {
+  const withRedis = redisAnswers();
+  const kinds = serverKinds.filter((kind) => withRedis || !kind.includes('redis'));
+  if (!withRedis) console.log('Redis does not answer on 127.0.0.1:6379: the redis servers are left out.');
+  const samples = new Map<string, Measurement[]>();
+  for (let round = 1; round <= rounds; round += 1) {
+    for (const kind of kinds) {
+      const { child, url } = await startServer(kind);
+      const cookies = await loginCookies(url);
+      for (const workload of Object.keys(workloads) as Workload[]) {
+        const measurement = await measure(url, workload, cookies);
+        const key = `${kind}|${workload}`;
+        samples.set(key, [...(samples.get(key) ?? []), measurement]);
+        console.log(
+          `round ${round}/${rounds}  ${kind.padEnd(24)} ${workload.padEnd(17)} ${format(measurement.requestsPerSecond).padStart(7)} req/s  p99 ${measurement.p99} ms${measurement.errors ? `  ${measurement.errors} errors` : ''}`,
+        );
+      }
+      await stopServer(child);
+      if (withRedis) removeRedisKeys();
+    }
+  }
+
+  const medianOf = (kind: ServerKind, workload: Workload, pick: (sample: Measurement) => number) => {
+    const values = samples.get(`${kind}|${workload}`);
+    return values ? median(values.map(pick)) : undefined;
+  };
+  const rate = (kind: ServerKind, workload: Workload) => medianOf(kind, workload, (sample) => sample.requestsPerSecond);
+  const lines = [
+    `# Benchmark results`,
+    '',
+    `${new Date().toISOString().slice(0, 10)} · ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}) · Node ${process.version} · ` +
+      `${rounds} interleaved rounds · ${connections} connections · ${duration} s per run (workload (d): ${sessionsCreated} new sessions) · ` +
+      'autocannon in the same machine as the server.',
+    '',
+    'req/s is the median over the rounds; p99 is the median of each run’s 99th-percentile latency.',
+    '',
+    '| server | workload | req/s | p99 ms | × bare express | × express-session counterpart |',
+    '| --- | --- | ---: | ---: | ---: | ---: |',
+  ];
+  for (const workload of Object.keys(workloads) as Workload[]) {
+    for (const kind of kinds) {
+      const own = rate(kind, workload);
+      const bare = rate('bare express', workload);
+      const counterpart = counterparts[kind];
+      const versus = counterpart ? rate(counterpart, workload) : undefined;
+      lines.push(
+        `| ${kind} | ${workload} | ${format(own)} | ${format(medianOf(kind, workload, (sample) => sample.p99))} | ` +
+          `${format(own && bare ? own / bare : undefined, 2)} | ${format(own && versus ? own / versus : undefined, 2)} |`,
+      );
+    }
+  }
+  const table = lines.join('\n');
+  console.log(`\n${table}\n`);
+  mkdirSync(benchDirectory, { recursive: true });
+  writeFileSync(join(benchDirectory, 'results.md'), `${table}\n`);
+  writeFileSync(
+    join(benchDirectory, 'results.svg'),
+    barChartSvg(`Sessions under load, ${cpus().length} cores, Node ${process.version}`, Object.keys(workloads), kinds, (workload, kind) =>
+      rate(kind as ServerKind, workload as Workload),
+    ),
+  );
+  console.log('Written: bench/results.md, bench/results.svg');
+}
+
+void main();
