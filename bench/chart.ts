@@ -23,8 +23,12 @@ export function barChartSvg(
   ];
   for (let tick = 0; tick <= 4; tick += 1) {
     const y = top + chartHeight - (tick / 4) * chartHeight;
-    parts.push(`<text x="${left - 8}" y="${y + 4}" text-anchor="end">${Math.round((highest * tick) / 4)}</text>`);
-    parts.push(`<line x1="${left}" y1="${y}" x2="${left + groups.length * groupWidth}" y2="${y}" stroke="#eee"/>`);
+    parts.push(
+      `<text x="${left - 8}" y="${y + 4}" text-anchor="end">${Math.round((highest * tick) / 4)}</text>`,
+    );
+    parts.push(
+      `<line x1="${left}" y1="${y}" x2="${left + groups.length * groupWidth}" y2="${y}" stroke="#eee"/>`,
+    );
   }
   groups.forEach((group, groupIndex) => {
     const groupLeft = left + groupIndex * groupWidth + gap / 2;
@@ -44,10 +48,14 @@ export function barChartSvg(
   series.forEach((serie, serieIndex) => {
     const y = top + serieIndex * 18;
     const x = left + groups.length * groupWidth + 20;
-    parts.push(`<rect x="${x}" y="${y}" width="12" height="12" fill="${palette[serieIndex % palette.length]}"/>`);
+    parts.push(
+      `<rect x="${x}" y="${y}" width="12" height="12" fill="${palette[serieIndex % palette.length]}"/>`,
+    );
     parts.push(`<text x="${x + 18}" y="${y + 10}">${serie}</text>`);
   });
-  parts.push(`<text x="${left}" y="${height - 10}" fill="#555">requests per second, median of the rounds (higher is better)</text>`);
+  parts.push(
+    `<text x="${left}" y="${height - 10}" fill="#555">requests per second, median of the rounds (higher is better)</text>`,
+  );
   parts.push('</svg>');
   return `${parts.join('\n')}\n`;
 }

@@ -2,8 +2,9 @@
  * `npm run bench`: starts each server in its own process, one after another and interleaved over several
  * rounds (A B C … A B C …), drives each with autocannon (same connections, duration and cookies for all),
  * and writes the medians and ratios to bench/results.md and bench/results.svg.
- * BENCH_ROUNDS, BENCH_DURATION (seconds) and BENCH_CONNECTIONS override the defaults; BENCH_PROFILE=1 runs the
- * servers under --cpu-prof (profiles in bench/profiles/).
+ * BENCH_ROUNDS, BENCH_DURATION (seconds) and BENCH_CONNECTIONS override the defaults; BENCH_SERVERS and
+ * BENCH_WORKLOADS (comma-separated parts of names) pick a subset; BENCH_PROFILE=1 runs the servers under
+ * --cpu-prof (profiles in bench/profiles/).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -47,7 +48,9 @@ function redisAnswers(): boolean {
 
 function removeRedisKeys(): void {
   for (const prefix of redisPrefixes) {
-    const keys = execFileSync('redis-cli', ['-h', '127.0.0.1', '--scan', '--pattern', `${prefix}*`], { encoding: 'utf8' })
+    const keys = execFileSync('redis-cli', ['-h', '127.0.0.1', '--scan', '--pattern', `${prefix}*`], {
+      encoding: 'utf8',
+    })
       .split('\n')
       .filter(Boolean);
     for (let start = 0; start < keys.length; start += 500) {
@@ -83,7 +86,8 @@ async function loginCookies(url: string): Promise<string[]> {
 
 async function measure(url: string, workload: Workload, cookies: string[]): Promise<Measurement> {
   const { path, withCookie } = workloads[workload];
-  const amount = 'amount' in workloads[workload] ? (workloads[workload] as { amount: number }).amount : undefined;
+  const amount =
+    'amount' in workloads[workload] ? (workloads[workload] as { amount: number }).amount : undefined;
   let nextCookie = 0;
   const result = await autocannon({
     url: `${url}${path}`,
@@ -99,6 +103,12 @@ async function measure(url: string, workload: Workload, cookies: string[]): Prom
     p99: result.latency.p99,
     errors: result.errors + result.non2xx,
   };
+}
+
+/** Whether a comma-separated filter in the environment variable picks `name` (no filter picks all). */
+function picked(variable: string, name: string): boolean {
+  const filter = process.env[variable];
+  return !filter || filter.split(',').some((part) => name.includes(part.trim()));
 }
 
 function median(values: number[]): number {
@@ -120,14 +130,19 @@ function format(value: number | undefined, digits = 0): string {
 
 async function main(): Promise<void> {
   const withRedis = redisAnswers();
-  const kinds = serverKinds.filter((kind) => withRedis || !kind.includes('redis'));
+  const kinds = serverKinds.filter(
+    (kind) => (withRedis || !kind.includes('redis')) && picked('BENCH_SERVERS', kind),
+  );
   if (!withRedis) console.log('Redis does not answer on 127.0.0.1:6379: the redis servers are left out.');
+  const chosenWorkloads = (Object.keys(workloads) as Workload[]).filter((workload) =>
+    picked('BENCH_WORKLOADS', workload),
+  );
   const samples = new Map<string, Measurement[]>();
   for (let round = 1; round <= rounds; round += 1) {
     for (const kind of kinds) {
       const { child, url } = await startServer(kind);
       const cookies = await loginCookies(url);
-      for (const workload of Object.keys(workloads) as Workload[]) {
+      for (const workload of chosenWorkloads) {
         const measurement = await measure(url, workload, cookies);
         const key = `${kind}|${workload}`;
         samples.set(key, [...(samples.get(key) ?? []), measurement]);
@@ -144,7 +159,8 @@ async function main(): Promise<void> {
     const values = samples.get(`${kind}|${workload}`);
     return values ? median(values.map(pick)) : undefined;
   };
-  const rate = (kind: ServerKind, workload: Workload) => medianOf(kind, workload, (sample) => sample.requestsPerSecond);
+  const rate = (kind: ServerKind, workload: Workload) =>
+    medianOf(kind, workload, (sample) => sample.requestsPerSecond);
   const lines = [
     `# Benchmark results`,
     '',
@@ -157,7 +173,7 @@ async function main(): Promise<void> {
     '| server | workload | req/s | p99 ms | × bare express | × express-session counterpart |',
     '| --- | --- | ---: | ---: | ---: | ---: |',
   ];
-  for (const workload of Object.keys(workloads) as Workload[]) {
+  for (const workload of chosenWorkloads) {
     for (const kind of kinds) {
       const own = rate(kind, workload);
       const bare = rate('bare express', workload);
@@ -175,8 +191,11 @@ async function main(): Promise<void> {
   writeFileSync(join(benchDirectory, 'results.md'), `${table}\n`);
   writeFileSync(
     join(benchDirectory, 'results.svg'),
-    barChartSvg(`Sessions under load, ${cpus().length} cores, Node ${process.version}`, Object.keys(workloads), kinds, (workload, kind) =>
-      rate(kind as ServerKind, workload as Workload),
+    barChartSvg(
+      `Sessions under load, ${cpus().length} cores, Node ${process.version}`,
+      chosenWorkloads,
+      kinds,
+      (workload, kind) => rate(kind as ServerKind, workload as Workload),
     ),
   );
   console.log('Written: bench/results.md, bench/results.svg');

@@ -94,15 +94,20 @@ async function expressSessionStore(kind: ServerKind): Promise<expressSession.Sto
 
 function ourOptions(kind: ServerKind): SessionOptions {
   const base: SessionOptions = { secret, logger: { warn: () => undefined, error: console.error } };
-  if (kind === 'rcs file') return { ...base, driver: 'file', file: { directory: mkdtempSync(join(tmpdir(), 'bench-rcs-')) } };
-  if (kind === 'rcs redis') return { ...base, driver: 'redis', redis: { url: redisUrl, prefix: redisPrefixes[1] } };
+  if (kind === 'rcs file')
+    return { ...base, driver: 'file', file: { directory: mkdtempSync(join(tmpdir(), 'bench-rcs-')) } };
+  if (kind === 'rcs redis')
+    return { ...base, driver: 'redis', redis: { url: redisUrl, prefix: redisPrefixes[1] } };
   return { ...base, driver: 'memory' };
 }
 
 export async function createBenchApp(kind: ServerKind): Promise<express.Express> {
   const app = express();
   if (kind === 'rcs memory + decorators') {
-    useExpressServer(app, { controllers: [BenchController], middlewares: [createSessionMiddleware(ourOptions(kind))] });
+    useExpressServer(app, {
+      controllers: [BenchController],
+      middlewares: [createSessionMiddleware(ourOptions(kind))],
+    });
     return app;
   }
   if (kind.startsWith('express-session')) {
@@ -117,7 +122,8 @@ export async function createBenchApp(kind: ServerKind): Promise<express.Express>
 
 if (require.main === module) {
   const kind = process.argv[2] as ServerKind;
-  if (!serverKinds.includes(kind)) throw new Error(`unknown server kind ${kind}; one of ${serverKinds.join(', ')}`);
+  if (!serverKinds.includes(kind))
+    throw new Error(`unknown server kind ${kind}; one of ${serverKinds.join(', ')}`);
   void createBenchApp(kind).then((app) => {
     const server = app.listen(0, '127.0.0.1', () => {
       process.stdout.write(`${JSON.stringify({ port: (server.address() as AddressInfo).port })}\n`);

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ResolvedSessionConfig } from './config';
+import type { UnsignedSessionId } from './cookie';
 import { SessionCookie, readSessionId, signSessionId } from './cookie';
 import {
   SessionConfigError,
@@ -103,9 +104,14 @@ export class SessionLifecycle {
   }
 
   /** Loads the session onto `request.session` and arranges for it to be saved before the response ends. */
-  async attach(request: SessionRequest, response: ServerResponse): Promise<void> {
+  /**
+   * Puts the session on `request.session` and arranges for it to be saved before the response ends.
+   * With a valid cookie the record is loaded first (a promise); without one nothing is read, and the new
+   * session is only built if the request touches `request.session` (undefined is returned: no await).
+   */
+  attach(request: SessionRequest, response: ServerResponse): Promise<void> | undefined {
     const owner = attachedBy.get(request);
-    if (owner === this) return;
+    if (owner === this) return undefined;
     if (owner) {
       throw new SessionConfigError(
         'Two different session middlewares ran for one request. routing-controllers registers every ' +
@@ -114,11 +120,53 @@ export class SessionLifecycle {
       );
     }
     attachedBy.set(request, this);
-    const context = await this.load(request, response);
-    request.session = context.session;
-    Object.defineProperty(request, 'sessionID', { get: () => context.state.id, configurable: true });
     request.sessionStore = this.records.keyv;
+    const cookieId = readSessionId(request, this.config.name, this.config.secrets);
+    if (!cookieId) {
+      this.attachOnFirstUse(request, response);
+      return undefined;
+    }
+    return this.load(request, cookieId).then(({ record, anonymous }) => {
+      this.install(this.createContext(request, response, cookieId, record, anonymous));
+    });
+  }
+
+  private install(context: RequestSession): void {
+    const { request } = context;
+    Object.defineProperty(request, 'session', {
+      value: context.session,
+      writable: true,
+      configurable: true,
+      enumerable: true,
+    });
+    Object.defineProperty(request, 'sessionID', { get: () => context.state.id, configurable: true });
     this.hookResponse(context);
+  }
+
+  private attachOnFirstUse(request: SessionRequest, response: ServerResponse): void {
+    let context: RequestSession | undefined;
+    const materialize = (): RequestSession => {
+      if (!context) {
+        context = this.createContext(request, response, undefined, undefined, false);
+        this.install(context);
+      }
+      return context;
+    };
+    Object.defineProperty(request, 'session', {
+      configurable: true,
+      enumerable: true,
+      get: () => materialize().session,
+      set: (value: unknown) => {
+        materialize();
+        Object.defineProperty(request, 'session', {
+          value,
+          writable: true,
+          configurable: true,
+          enumerable: true,
+        });
+      },
+    });
+    Object.defineProperty(request, 'sessionID', { configurable: true, get: () => materialize().state.id });
   }
 
   private newId(request: IncomingMessage): string {
@@ -146,20 +194,27 @@ export class SessionLifecycle {
     return record;
   }
 
-  private async load(request: SessionRequest, response: ServerResponse): Promise<RequestSession> {
-    const cookieId = readSessionId(request, this.config.name, this.config.secrets);
-    let record: SessionRecord | undefined;
-    let anonymous = false;
-    if (cookieId) {
-      try {
-        record = await this.readLiveRecord(cookieId.id);
-      } catch (error) {
-        if (!(error instanceof SessionStoreUnavailableError) || this.config.onStoreError === 'fail')
-          throw error;
-        this.config.logger.error('routing-controllers-session: serving an unsaved anonymous session', error);
-        anonymous = true;
-      }
+  private async load(
+    request: SessionRequest,
+    cookieId: UnsignedSessionId,
+  ): Promise<{ record: SessionRecord | undefined; anonymous: boolean }> {
+    try {
+      return { record: await this.readLiveRecord(cookieId.id), anonymous: false };
+    } catch (error) {
+      if (!(error instanceof SessionStoreUnavailableError) || this.config.onStoreError === 'fail')
+        throw error;
+      this.config.logger.error('routing-controllers-session: serving an unsaved anonymous session', error);
+      return { record: undefined, anonymous: true };
     }
+  }
+
+  private createContext(
+    request: SessionRequest,
+    response: ServerResponse,
+    cookieId: UnsignedSessionId | undefined,
+    record: SessionRecord | undefined,
+    anonymous: boolean,
+  ): RequestSession {
     const now = Date.now();
     const context: RequestSession = {
       request,

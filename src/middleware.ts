@@ -70,10 +70,16 @@ export function runLifecycle(
   response: ServerResponse,
   next: NextFunction | undefined,
 ): void {
-  lifecycle.attach(request as SessionRequest, response).then(
-    () => next?.(),
-    (error: unknown) => (next ? next(error) : respondWithError(response, error)),
-  );
+  const fail = (error: unknown) => (next ? next(error) : respondWithError(response, error));
+  let loading: Promise<void> | undefined;
+  try {
+    loading = lifecycle.attach(request as SessionRequest, response);
+  } catch (error) {
+    fail(error);
+    return;
+  }
+  if (loading) loading.then(() => next?.(), fail);
+  else next?.();
 }
 
 /** Express (or bare Node) middleware: `app.use(session({ secret, driver: 'file' }))`. */
