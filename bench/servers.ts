@@ -20,6 +20,7 @@ import { Session, SessionValue, createSessionMiddleware, session } from '../src'
 
 export const serverKinds = [
   'bare express',
+  'express + no-op middleware',
   'express-session memory',
   'express-session file',
   'express-session redis',
@@ -110,7 +111,9 @@ export async function createBenchApp(kind: ServerKind): Promise<express.Express>
     });
     return app;
   }
-  if (kind.startsWith('express-session')) {
+  if (kind === 'express + no-op middleware') {
+    app.use((_request: Request, _response: Response, next: () => void) => next());
+  } else if (kind.startsWith('express-session')) {
     const store = await expressSessionStore(kind);
     app.use(expressSession({ secret, resave: false, saveUninitialized: false, store }));
   } else if (kind.startsWith('rcs')) {

@@ -15,6 +15,7 @@ import type { SessionBackend, SessionDataRecord, SessionOf, SessionState } from 
 import { changesOf, createDataRecord, createSession, hasChanges, resetBaseline } from './session';
 import type { SessionRecords } from './stores/session-records';
 import type { UserSessionIndex } from './user-index';
+import { holdResponse } from './response-hold';
 
 /** Checks session data before it is written (the schema); throws to refuse the save. */
 export type SessionDataCheck = (data: SessionDataRecord) => Promise<void>;
@@ -28,33 +29,44 @@ export interface SessionRequest extends IncomingMessage {
   sessionStore?: unknown;
 }
 
-const attachedBy = new WeakMap<IncomingMessage, SessionLifecycle>();
+/** What this library keeps on a request: which lifecycle owns it, and how to build its session on first use. */
+interface RequestSlot {
+  lifecycle: SessionLifecycle;
+  buildSession?: () => RequestSession;
+}
+
+const requestSlot = Symbol('routing-controllers-session');
+type SlottedRequest = IncomingMessage & { [requestSlot]?: RequestSlot };
+const preparedPrototypes = new WeakSet<object>();
+
+function ownValue(target: object, property: string, value: unknown): void {
+  Object.defineProperty(target, property, { value, writable: true, configurable: true, enumerable: true });
+}
 
 /**
- * While the save runs, the response must count as answered: code that runs after the action (Express's
- * 404 fallback, routing-controllers calling next(error) after its JSON error) would otherwise answer it
- * a second time. Express's final handler destroys the socket of an answered response that reaches it
- * with an error; that destroy is put off until the held response has been written, as it would have been
- * without a session. `release(write)` restores the response, writes, and carries out a put-off destroy.
+ * `request.session`, `request.sessionID` and `request.sessionStore` of a request without a session cookie are
+ * accessors on the request's prototype (Express's per-app request object, or IncomingMessage's), not on each
+ * request: accessors defined on every request object slow down every later property access Express makes.
+ * For a request this library does not manage they read undefined and assign like plain properties.
  */
-function holdResponse(response: ServerResponse): (write: () => void) => void {
-  const { socket } = response;
-  const originalDestroy = socket?.destroy;
-  let destroyRequested: unknown[] | undefined;
-  Object.defineProperty(response, 'headersSent', { configurable: true, get: () => true });
-  if (socket && originalDestroy) {
-    socket.destroy = (...args: unknown[]) => {
-      destroyRequested = args;
-      return socket;
-    };
-  }
-  return (write) => {
-    delete (response as { headersSent?: boolean }).headersSent;
-    if (socket && originalDestroy) socket.destroy = originalDestroy;
-    write();
-    if (socket && originalDestroy && destroyRequested)
-      originalDestroy.apply(socket, destroyRequested as [Error]);
-  };
+function prepareRequestPrototype(prototype: object): void {
+  if (preparedPrototypes.has(prototype)) return;
+  preparedPrototypes.add(prototype);
+  const sessionOf = (request: SlottedRequest) => request[requestSlot]?.buildSession?.();
+  const accessor = (property: string, read: (request: SlottedRequest) => unknown) =>
+    Object.defineProperty(prototype, property, {
+      configurable: true,
+      get(this: SlottedRequest) {
+        return read(this);
+      },
+      set(this: SlottedRequest, value: unknown) {
+        sessionOf(this);
+        ownValue(this, property, value);
+      },
+    });
+  accessor('session', (request) => sessionOf(request)?.session);
+  accessor('sessionID', (request) => sessionOf(request)?.state.id);
+  accessor('sessionStore', (request) => request[requestSlot]?.lifecycle.records.keyv);
 }
 
 /** Everything one request knows about its session. */
@@ -110,7 +122,7 @@ export class SessionLifecycle {
    * session is only built if the request touches `request.session` (undefined is returned: no await).
    */
   attach(request: SessionRequest, response: ServerResponse): Promise<void> | undefined {
-    const owner = attachedBy.get(request);
+    const owner = (request as SlottedRequest)[requestSlot]?.lifecycle;
     if (owner === this) return undefined;
     if (owner) {
       throw new SessionConfigError(
@@ -119,11 +131,17 @@ export class SessionLifecycle {
           '`middlewares: [createSessionMiddleware(options)]`, and mount only one session middleware per app.',
       );
     }
-    attachedBy.set(request, this);
-    request.sessionStore = this.records.keyv;
+    const slot: RequestSlot = { lifecycle: this };
+    (request as SlottedRequest)[requestSlot] = slot;
+    prepareRequestPrototype(Object.getPrototypeOf(request) as object);
     const cookieId = readSessionId(request, this.config.name, this.config.secrets);
     if (!cookieId) {
-      this.attachOnFirstUse(request, response);
+      slot.buildSession = () => {
+        slot.buildSession = undefined;
+        const context = this.createContext(request, response, undefined, undefined, false);
+        this.install(context);
+        return context;
+      };
       return undefined;
     }
     return this.load(request, cookieId).then(({ record, anonymous }) => {
@@ -133,40 +151,9 @@ export class SessionLifecycle {
 
   private install(context: RequestSession): void {
     const { request } = context;
-    Object.defineProperty(request, 'session', {
-      value: context.session,
-      writable: true,
-      configurable: true,
-      enumerable: true,
-    });
+    ownValue(request, 'session', context.session);
     Object.defineProperty(request, 'sessionID', { get: () => context.state.id, configurable: true });
     this.hookResponse(context);
-  }
-
-  private attachOnFirstUse(request: SessionRequest, response: ServerResponse): void {
-    let context: RequestSession | undefined;
-    const materialize = (): RequestSession => {
-      if (!context) {
-        context = this.createContext(request, response, undefined, undefined, false);
-        this.install(context);
-      }
-      return context;
-    };
-    Object.defineProperty(request, 'session', {
-      configurable: true,
-      enumerable: true,
-      get: () => materialize().session,
-      set: (value: unknown) => {
-        materialize();
-        Object.defineProperty(request, 'session', {
-          value,
-          writable: true,
-          configurable: true,
-          enumerable: true,
-        });
-      },
-    });
-    Object.defineProperty(request, 'sessionID', { configurable: true, get: () => materialize().state.id });
   }
 
   private newId(request: IncomingMessage): string {
