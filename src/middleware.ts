@@ -35,7 +35,7 @@ export interface SessionHandler extends UserSessions {
 export function createLifecycle(options: SessionOptions = {}): SessionLifecycle {
   const config = resolveConfig(options);
   const keyv = createSessionStore(options);
-  const records = new SessionRecords(keyv, config.storeTimeoutMs);
+  const records = new SessionRecords(keyv, config.storeTimeoutMs, config.logger);
   const userIndex = config.userKey
     ? new UserSessionIndex(records, config.userKey, config.absoluteTimeoutMs)
     : undefined;

@@ -24,6 +24,13 @@ function isStorageAdapter(candidate: unknown): candidate is KeyvStorageAdapter {
   return typeof adapter?.get === 'function' && typeof adapter.set === 'function';
 }
 
+/**
+ * Plain JSON for the Keyvs this library makes: session data is checked to be JSON-safe when it is set, so
+ * Keyv's own serializer (a deep copy that tags Buffers and BigInts, and a reviver on every parse) is cost
+ * without use.
+ */
+const plainJson = { stringify: JSON.stringify, parse: JSON.parse };
+
 function named(keyv: Keyv, name: string): Keyv {
   storeNames.set(keyv, name);
   return keyv;
@@ -47,17 +54,23 @@ function fromDriver(options: SessionStoreOptions): Keyv {
   if (driver === 'memory') {
     const { max, sweepInterval } = options.memory ?? {};
     const sweepIntervalMs = durationOption('memory.sweepInterval', sweepInterval, '1m');
-    return named(new Keyv({ store: new MemoryStore({ max, sweepIntervalMs }) }), 'memory');
+    return named(
+      new Keyv({ store: new MemoryStore({ max, sweepIntervalMs }), serialization: plainJson }),
+      'memory',
+    );
   }
   if (driver === 'redis') {
     const redisStore = new RedisStore(options.redis);
-    return named(new Keyv({ store: redisStore }), `redis (${redisStore.displayUrl})`);
+    return named(
+      new Keyv({ store: redisStore, serialization: plainJson }),
+      `redis (${redisStore.displayUrl})`,
+    );
   }
   const { directory, sweepInterval } = options.file ?? {};
   const sweepIntervalMs = durationOption('file.sweepInterval', sweepInterval, '10m');
   const fileStore = new FileStore({ directory, sweepIntervalMs });
   fileStore.on('warning', (message: string) => (options.logger ?? console).warn(message));
-  return named(new Keyv({ store: fileStore }), `file (${fileStore.directory})`);
+  return named(new Keyv({ store: fileStore, serialization: plainJson }), `file (${fileStore.directory})`);
 }
 
 /**

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { KeyvStorageGetResult } from 'keyv';
 import type { Duration, SessionStoreOptions } from '../config';
 import { durationOption } from '../config';
+import { withDeadline } from '../deadline';
 import { SessionConfigError } from '../errors';
 import { KeyvAdapterBase } from './adapter-base';
 import { KeyedLock } from './keyed-lock';
@@ -114,20 +115,12 @@ export class RedisStore extends KeyvAdapterBase {
   }
 
   /** Runs one Redis operation, failing when Redis does not answer within commandTimeout. */
-  private async redis<T>(operation: (connection: Connection) => Promise<T>): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(new Error(`Redis at ${this.displayUrl} did not answer within ${this.commandTimeoutMs} ms`)),
-        this.commandTimeoutMs,
-      );
-    });
-    try {
-      return await Promise.race([this.ready().then(operation), timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
+  private redis<T>(operation: (connection: Connection) => Promise<T>): Promise<T> {
+    return withDeadline(
+      this.ready().then(operation),
+      this.commandTimeoutMs,
+      () => `Redis at ${this.displayUrl} did not answer within ${this.commandTimeoutMs} ms`,
+    );
   }
 
   async get<Value>(key: string): Promise<KeyvStorageGetResult<Value>> {

@@ -6,7 +6,8 @@ import { asSessionRecord } from '../record';
 import { ExpressStoreAdapter } from './connect-store';
 import { storeNameOf } from './create-store';
 import { KeyedLock } from './keyed-lock';
-import { callStore } from './store-calls';
+import type { SessionLogger } from '../config';
+import { callStore, watchStoreErrors } from './store-calls';
 
 interface LockingAdapter {
   withLock<T>(key: string, task: () => Promise<T>): Promise<T>;
@@ -29,7 +30,9 @@ export class SessionRecords {
   constructor(
     readonly keyv: Keyv,
     private readonly timeoutMs: number,
+    logger: SessionLogger,
   ) {
+    watchStoreErrors(keyv, logger);
     this.storeName = storeNameOf(keyv);
     this.hashesIds = !(keyv.store instanceof ExpressStoreAdapter);
   }
@@ -38,8 +41,8 @@ export class SessionRecords {
     return this.hashesIds ? storeKeyOf(sessionId) : sessionId;
   }
 
-  private call<T>(operation: () => Promise<T>): Promise<T> {
-    return callStore(this.storeName, this.timeoutMs, operation);
+  private call<T>(key: string, operation: () => Promise<T>): Promise<T> {
+    return callStore(this.keyv, this.storeName, this.timeoutMs, key, operation);
   }
 
   async read(sessionId: string): Promise<SessionRecord | undefined> {
@@ -59,17 +62,17 @@ export class SessionRecords {
   }
 
   async removeKey(key: string): Promise<void> {
-    await this.call(() => this.keyv.delete(key));
+    await this.call(key, () => this.keyv.delete(key));
   }
 
   /** Any value kept beside the sessions (the user index), by store key. */
   getValue(key: string): Promise<unknown> {
-    return this.call(() => this.keyv.get(key));
+    return this.call(key, () => this.keyv.get(key));
   }
 
   async setValue(key: string, value: unknown, expiresAt?: number): Promise<void> {
     const ttl = expiresAt === undefined ? undefined : Math.max(1, expiresAt - Date.now());
-    const written = await this.call(() => this.keyv.set(key, value, ttl));
+    const written = await this.call(key, () => this.keyv.set(key, value, ttl));
     if (!written) throw new Error(`the store did not accept the write of ${key}`);
   }
 

@@ -1,50 +1,61 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Keyv } from 'keyv';
 import type { SessionLogger } from '../config';
+import { withDeadline } from '../deadline';
 import { SessionStoreUnavailableError } from '../errors';
 
-interface StoreCall {
-  error?: unknown;
+interface StoreWatch {
+  /** The last failure of an operation on each key, until the caller of that operation collects it. */
+  failures: Map<string, unknown>;
 }
 
-const currentCall = new AsyncLocalStorage<StoreCall>();
-const watchedStores = new WeakSet<Keyv>();
+const watches = new WeakMap<Keyv, StoreWatch>();
 
 /**
- * Keyv turns a failing store operation into `undefined` plus an 'error' event. The event is emitted
- * synchronously inside the failing call, so the listener can pin it to that call through
- * AsyncLocalStorage; errors outside any call (a connection dropping) are logged.
+ * Keyv turns a failing store operation into `undefined` (or `false`) plus two events, emitted one after the
+ * other in the same tick: 'error' with the error, then 'stat:error' with the key. Pairing them pins each
+ * failure to its key, so the caller can tell "the store failed" from "no session". An 'error' that no
+ * 'stat:error' follows (a connection dropping) is logged.
  */
 export function watchStoreErrors(keyv: Keyv, logger: SessionLogger): void {
-  if (watchedStores.has(keyv)) return;
-  watchedStores.add(keyv);
+  if (watches.has(keyv)) return;
+  const watch: StoreWatch = { failures: new Map() };
+  watches.set(keyv, watch);
+  let unpaired: unknown;
   keyv.on('error', (error: unknown) => {
-    const call = currentCall.getStore();
-    if (call) call.error ??= error;
-    else logger.error('routing-controllers-session: session store error', error);
+    unpaired = error;
+    queueMicrotask(() => {
+      if (unpaired !== error) return;
+      unpaired = undefined;
+      logger.error('routing-controllers-session: session store error', error);
+    });
+  });
+  keyv.on('stat:error', (event: { key?: string }) => {
+    if (event.key !== undefined && unpaired !== undefined) watch.failures.set(event.key, unpaired);
+    unpaired = undefined;
   });
 }
 
-/** Runs one store operation; a store error or a time-out becomes SessionStoreUnavailableError. */
+/** Runs one store operation on `key`; a store error or a time-out becomes SessionStoreUnavailableError. */
 export async function callStore<T>(
+  keyv: Keyv,
   storeName: string,
   timeoutMs: number,
+  key: string,
   operation: () => Promise<T>,
 ): Promise<T> {
-  const call: StoreCall = {};
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-  });
+  const failures = watches.get(keyv)?.failures;
+  failures?.delete(key);
   try {
-    const result = await Promise.race([currentCall.run(call, operation), timeout]);
-    if (call.error !== undefined) throw call.error;
+    const result = await withDeadline(operation(), timeoutMs, () => `no answer within ${timeoutMs} ms`);
+    if (failures?.has(key)) {
+      const failure = failures.get(key);
+      failures.delete(key);
+      throw failure;
+    }
     return result;
   } catch (error) {
     throw error instanceof SessionStoreUnavailableError
       ? error
       : new SessionStoreUnavailableError(storeName, error);
-  } finally {
-    clearTimeout(timer);
   }
 }
