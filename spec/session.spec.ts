@@ -3,7 +3,8 @@ import { inspect } from 'node:util';
 import { describe, it } from 'node:test';
 import { SessionCookie } from '../src';
 import type { SessionBackend, SessionState } from '../src/session';
-import { changesOf, createDataRecord, createSession, resetBaseline } from '../src/session';
+import { ChangeTracker } from '../src/change-tracker';
+import { createSession } from '../src/session';
 
 const unusedBackend: SessionBackend = {
   regenerate: async () => undefined,
@@ -16,8 +17,7 @@ function loadedSession(data: Record<string, unknown> = {}) {
   const state: SessionState = {
     id: 'id',
     cookie: new SessionCookie(),
-    data: createDataRecord(),
-    savedJson: new Map(),
+    tracker: new ChangeTracker(),
     createdAt: 0,
     lastSeenAt: 0,
     isNew: false,
@@ -25,10 +25,9 @@ function loadedSession(data: Record<string, unknown> = {}) {
     touched: false,
     flashedKeys: new Set(),
     agedFlashKeys: [],
-    adoptedInstanceKeys: new Set(),
     backend: unusedBackend,
   };
-  resetBaseline(state, data);
+  state.tracker.reset(data);
   return { session: createSession<Record<string, unknown>>(state), state };
 }
 
@@ -47,7 +46,7 @@ describe('the Session object', () => {
     const { session, state } = loadedSession({ users: [1], theme: 'dark', gone: 1 });
     (session.users as number[]).push(2);
     session.gone = null;
-    assert.deepEqual(changesOf(state), { set: { users: [1, 2] }, removed: ['gone'] });
+    assert.deepEqual(state.tracker.changes(), { set: { users: [1, 2] }, removed: ['gone'] });
   });
 
   it('removes a key set to null or undefined, or deleted', () => {
@@ -96,7 +95,7 @@ describe('the Session object', () => {
   it('refuses a changed value made unsafe by a deep mutation when changes are collected', () => {
     const { session, state } = loadedSession({ nested: {} });
     Object.assign(session.nested as object, { count: 1, callback: () => 1 });
-    assert.throws(() => changesOf(state), /"nested" holds a function/);
+    assert.throws(() => state.tracker.changes(), /"nested" holds a function/);
   });
 
   it('refuses reserved names and prototype keys', () => {
@@ -110,5 +109,34 @@ describe('the Session object', () => {
     const { session } = loadedSession(JSON.parse('{"__proto__": {"polluted": true}, "ok": 1}'));
     assert.deepEqual(Object.keys(session), ['ok']);
     assert.equal(({} as Record<string, unknown>).polluted, undefined);
+  });
+});
+
+describe('the change tracker', () => {
+  it('compares only keys the request wrote or handed out, and keeps tracking a held value after a save', () => {
+    const tracker = new ChangeTracker();
+    tracker.reset({ users: [1], untouched: { deep: true } });
+    const users = tracker.handOut('users') as number[];
+    users.push(2);
+    const firstSave = tracker.changes();
+    assert.deepEqual(firstSave, { set: { users: [1, 2] }, removed: [] });
+    tracker.reset({ ...tracker.data, ...firstSave.set });
+    users.push(3);
+    assert.deepEqual(tracker.changes(), { set: { users: [1, 2, 3] }, removed: [] });
+  });
+
+  it('sees values handed out through spreading and Object.entries', () => {
+    const { session, state } = loadedSession({ profile: { name: 'Sharon' } });
+    const [[, profile]] = Object.entries(session) as [[string, { name: string }]];
+    profile.name = 'Asif';
+    assert.deepEqual(state.tracker.changes().set, { profile: { name: 'Asif' } });
+  });
+
+  it('saves an adopted default only once it changes', () => {
+    const tracker = new ChangeTracker();
+    const cart = tracker.adopt('cart', [] as string[]);
+    assert.deepEqual(tracker.changes(), { set: {}, removed: [] });
+    cart.push('apple');
+    assert.deepEqual(tracker.changes(), { set: { cart: ['apple'] }, removed: [] });
   });
 });

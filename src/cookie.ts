@@ -90,17 +90,18 @@ export class SessionCookie {
   }
 
   toJSON(): SessionCookieJSON {
-    return stripUndefined({
+    const json: SessionCookieJSON = {
       originalMaxAge: this.originalMaxAge,
       expires: this.expiresAt ? this.expiresAt.toISOString() : null,
       httpOnly: this.httpOnly,
-      secure: this.secure === 'auto' ? undefined : this.secure,
       sameSite: this.sameSite,
       path: this.path,
-      domain: this.domain,
-      partitioned: this.partitioned,
-      priority: this.priority,
-    }) as SessionCookieJSON;
+    };
+    if (this.secure !== 'auto') json.secure = this.secure;
+    if (this.domain !== undefined) json.domain = this.domain;
+    if (this.partitioned !== undefined) json.partitioned = this.partitioned;
+    if (this.priority !== undefined) json.priority = this.priority;
+    return json;
   }
 }
 

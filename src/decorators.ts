@@ -3,7 +3,7 @@ import type { Action } from 'routing-controllers';
 import { HttpError, createParamDecorator } from 'routing-controllers';
 import { SessionNotMountedError } from './errors';
 import type { SessionData, SessionOf } from './session';
-import { adoptValue, sessionState } from './session';
+import { sessionState } from './session';
 import type { ClassConstructor } from './schema';
 import { validateAgainst } from './schema';
 
@@ -67,7 +67,7 @@ export function SessionValue<Key extends keyof SessionData & string>(
         const current = sessionOf(action);
         let value = current.get(key);
         if (value === undefined && options.default !== undefined) {
-          value = adoptValue(current[sessionState], key, structuredClone(options.default));
+          value = current[sessionState].tracker.adopt(key, structuredClone(options.default));
         }
         if (value === undefined) {
           if (!options.required) return undefined;
@@ -86,7 +86,7 @@ export function SessionValue<Key extends keyof SessionData & string>(
             `The session value "${key}" does not match ${schema.name}: ${problem.text}.`,
           );
         }
-        return adoptValue(current[sessionState], key, instance);
+        return current[sessionState].tracker.adopt(key, instance);
       },
     }) as ParameterDecorator;
     decorate(target, method, index);

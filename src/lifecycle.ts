@@ -12,7 +12,8 @@ import { generateSessionId } from './ids';
 import type { SessionRecord } from './record';
 import { isSecureRequest } from './request-info';
 import type { SessionBackend, SessionDataRecord, SessionOf, SessionState } from './session';
-import { changesOf, createDataRecord, createSession, hasChanges, resetBaseline } from './session';
+import { ChangeTracker, createDataRecord, hasChanges } from './change-tracker';
+import { createSession } from './session';
 import type { SessionRecords } from './stores/session-records';
 import type { UserSessionIndex } from './user-index';
 import { holdResponse } from './response-hold';
@@ -219,8 +220,7 @@ export class SessionLifecycle {
     const state: SessionState = {
       id: record ? cookieId!.id : this.newId(request),
       cookie: this.newCookie(),
-      data: createDataRecord(),
-      savedJson: new Map(),
+      tracker: new ChangeTracker(),
       createdAt: record?.meta.createdAt ?? now,
       lastSeenAt: record?.meta.lastSeenAt ?? now,
       isNew: !record,
@@ -228,10 +228,9 @@ export class SessionLifecycle {
       touched: false,
       flashedKeys: new Set(),
       agedFlashKeys: record?.meta.flash ?? [],
-      adoptedInstanceKeys: new Set(),
       backend: this.backendFor(context),
     };
-    if (record) resetBaseline(state, record.data);
+    if (record) state.tracker.reset(record.data);
     context.state = state;
     context.session = createSession(state);
     return context;
@@ -253,22 +252,19 @@ export class SessionLifecycle {
     state.createdAt = Date.now();
     state.isNew = true;
     state.idChanged = true;
-    state.savedJson = new Map();
     state.agedFlashKeys = [];
-    if (!keepData) {
-      state.data = createDataRecord();
-      state.flashedKeys.clear();
-    }
+    state.tracker.startOver(keepData);
+    if (!keepData) state.flashedKeys.clear();
   }
 
   private async regenerate(context: RequestSession, keepData: boolean): Promise<void> {
-    if (!context.state.isNew) await this.removeSession(context.state.id, context.state.data);
+    if (!context.state.isNew) await this.removeSession(context.state.id, context.state.tracker.data);
     this.startOver(context, keepData);
     context.regenerated = true;
   }
 
   private async destroy(context: RequestSession): Promise<void> {
-    if (!context.state.isNew) await this.removeSession(context.state.id, context.state.data);
+    if (!context.state.isNew) await this.removeSession(context.state.id, context.state.tracker.data);
     this.startOver(context, false);
     context.regenerated = false;
     context.destroyed = true;
@@ -278,7 +274,7 @@ export class SessionLifecycle {
     const { state } = context;
     const record = state.isNew ? undefined : await this.readLiveRecord(state.id);
     if (!record) throw new SessionError('The session cannot be reloaded: it is not in the store.', 500);
-    resetBaseline(state, record.data);
+    state.tracker.reset(record.data);
     state.lastSeenAt = record.meta.lastSeenAt;
   }
 
@@ -292,9 +288,9 @@ export class SessionLifecycle {
   private planSave(context: RequestSession, explicit: boolean) {
     const { state } = context;
     for (const key of state.agedFlashKeys) {
-      if (!state.flashedKeys.has(key)) delete state.data[key];
+      if (!state.flashedKeys.has(key)) state.tracker.remove(key);
     }
-    const changes = changesOf(state);
+    const changes = state.tracker.changes();
     const changed = hasChanges(changes) || state.agedFlashKeys.length > 0 || state.flashedKeys.size > 0;
     let write: boolean;
     if (context.anonymous) write = false;
@@ -340,7 +336,7 @@ export class SessionLifecycle {
         this.userIndex.userOf(data),
         context.request.headers['user-agent'],
       );
-      resetBaseline(state, data);
+      state.tracker.reset(data);
       state.isNew = false;
       state.lastSeenAt = now;
       state.touched = false;
@@ -354,7 +350,7 @@ export class SessionLifecycle {
     const { request, state } = context;
     if (request.session === context.session) return this.save(context, false);
     if (this.config.unset === 'destroy' && !state.isNew) {
-      await this.removeSession(state.id, state.data);
+      await this.removeSession(state.id, state.tracker.data);
       context.destroyed = true;
     }
   }

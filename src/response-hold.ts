@@ -1,4 +1,25 @@
+import { OutgoingMessage } from 'node:http';
 import type { ServerResponse } from 'node:http';
+
+const held = Symbol('routing-controllers-session held response');
+type HoldableResponse = ServerResponse & { [held]?: boolean };
+const preparedPrototypes = new WeakSet<object>();
+const nodeHeadersSent = Object.getOwnPropertyDescriptor(OutgoingMessage.prototype, 'headersSent')!.get!;
+
+/**
+ * `headersSent` also reads true while a response is held. Defined once on the response's prototype: defining
+ * and deleting it on each response would turn every response object into a slow dictionary-mode object.
+ */
+function prepareResponsePrototype(prototype: object): void {
+  if (preparedPrototypes.has(prototype)) return;
+  preparedPrototypes.add(prototype);
+  Object.defineProperty(prototype, 'headersSent', {
+    configurable: true,
+    get(this: HoldableResponse) {
+      return this[held] === true || (nodeHeadersSent.call(this) as boolean);
+    },
+  });
+}
 
 /**
  * While the save runs, the response must count as answered: code that runs after the action (Express's
@@ -8,10 +29,12 @@ import type { ServerResponse } from 'node:http';
  * without a session. `release(write)` restores the response, writes, and carries out a put-off destroy.
  */
 export function holdResponse(response: ServerResponse): (write: () => void) => void {
+  const holdable = response as HoldableResponse;
+  prepareResponsePrototype(Object.getPrototypeOf(response) as object);
   const { socket } = response;
   const originalDestroy = socket?.destroy;
   let destroyRequested: unknown[] | undefined;
-  Object.defineProperty(response, 'headersSent', { configurable: true, get: () => true });
+  holdable[held] = true;
   if (socket && originalDestroy) {
     socket.destroy = (...args: unknown[]) => {
       destroyRequested = args;
@@ -19,7 +42,7 @@ export function holdResponse(response: ServerResponse): (write: () => void) => v
     };
   }
   return (write) => {
-    delete (response as { headersSent?: boolean }).headersSent;
+    holdable[held] = false;
     if (socket && originalDestroy) socket.destroy = originalDestroy;
     write();
     if (socket && originalDestroy && destroyRequested)

@@ -1,7 +1,9 @@
 import { inspect } from 'node:util';
 import type { SessionCookie } from './cookie';
 import { SessionValidationError } from './errors';
-import { assertJsonSafe, plainPrototypes } from './json-safety';
+import type { ChangeTracker, SessionDataRecord } from './change-tracker';
+import { isUnsafeKey } from './change-tracker';
+import { assertJsonSafe } from './json-safety';
 
 /**
  * The shape of an app's session data. Augment it by declaration merging:
@@ -10,7 +12,7 @@ import { assertJsonSafe, plainPrototypes } from './json-safety';
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type
 export interface SessionData {}
 
-export type SessionDataRecord = Record<string, unknown>;
+export type { SessionDataRecord } from './change-tracker';
 
 /** The lifecycle operations behind the express-session style methods; implemented by lifecycle.ts. */
 export interface SessionBackend {
@@ -23,9 +25,7 @@ export interface SessionBackend {
 export interface SessionState {
   id: string;
   cookie: SessionCookie;
-  data: SessionDataRecord;
-  /** JSON of each top-level key as it was loaded or last saved: the baseline for change tracking. */
-  savedJson: Map<string, string>;
+  tracker: ChangeTracker;
   createdAt: number;
   lastSeenAt: number;
   /** Not in the store yet. */
@@ -37,14 +37,7 @@ export interface SessionState {
   flashedKeys: Set<string>;
   /** Keys flashed by the previous request: removed when this request saves. */
   agedFlashKeys: string[];
-  /** Keys holding a validated class instance injected by @SessionValue: saved as their JSON. */
-  adoptedInstanceKeys: Set<string>;
   backend: SessionBackend;
-}
-
-export interface SessionChanges {
-  set: SessionDataRecord;
-  removed: string[];
 }
 
 export const sessionState = Symbol('routing-controllers-session state');
@@ -57,18 +50,6 @@ function settle(operation: Promise<void>, callback: Callback | undefined): Promi
     () => callback(),
     (error: unknown) => callback(error),
   );
-}
-
-export function createDataRecord(entries: Iterable<[string, unknown]> = []): SessionDataRecord {
-  const record: SessionDataRecord = Object.create(null);
-  for (const [key, value] of entries) {
-    if (!isUnsafeKey(key)) record[key] = value;
-  }
-  return record;
-}
-
-export function isUnsafeKey(key: string): boolean {
-  return key === '__proto__' || key === 'constructor' || key === 'prototype';
 }
 
 /** The data model behind `request.session`; the Proxy in `createSession` maps data keys onto `data`. */
@@ -88,8 +69,8 @@ export class SessionObject {
   }
 
   get(key: string, fallback?: unknown): unknown {
-    const data = this[sessionState].data;
-    return Object.hasOwn(data, key) ? data[key] : fallback;
+    const { tracker } = this[sessionState];
+    return tracker.has(key) ? tracker.handOut(key) : fallback;
   }
 
   set(key: string, value: unknown): this {
@@ -98,16 +79,17 @@ export class SessionObject {
   }
 
   has(key: string): boolean {
-    const data = this[sessionState].data;
-    return Object.hasOwn(data, key) && data[key] !== null && data[key] !== undefined;
+    const value = this[sessionState].tracker.peek(key);
+    return value !== null && value !== undefined;
   }
 
   all(): SessionDataRecord {
-    return { ...this[sessionState].data };
+    const { tracker } = this[sessionState];
+    return Object.fromEntries(tracker.keys().map((key) => [key, tracker.handOut(key)]));
   }
 
   forget(...keys: string[]): this {
-    for (const key of keys) delete this[sessionState].data[key];
+    for (const key of keys) this[sessionState].tracker.remove(key);
     return this;
   }
 
@@ -196,13 +178,12 @@ function writeKey(state: SessionState, key: string, value: unknown): void {
       key,
     );
   }
-  state.adoptedInstanceKeys.delete(key);
   if (value === null || value === undefined) {
-    delete state.data[key];
+    state.tracker.remove(key);
     return;
   }
   assertJsonSafe(key, value);
-  state.data[key] = value;
+  state.tracker.write(key, value);
 }
 
 const dataProperty = (value: unknown): PropertyDescriptor => ({
@@ -211,47 +192,6 @@ const dataProperty = (value: unknown): PropertyDescriptor => ({
   enumerable: true,
   configurable: true,
 });
-
-/** The keys and values that differ from what was loaded or last saved. Throws if a value is no longer JSON-safe. */
-export function changesOf(state: SessionState): SessionChanges {
-  const set: SessionDataRecord = {};
-  const removed: string[] = [];
-  for (const [key, value] of Object.entries(state.data)) {
-    const json = JSON.stringify(value);
-    if (state.savedJson.get(key) !== json) {
-      assertJsonSafe(key, value, state.adoptedInstanceKeys.has(key));
-      set[key] = value;
-    }
-  }
-  for (const key of state.savedJson.keys()) {
-    if (!Object.hasOwn(state.data, key)) removed.push(key);
-  }
-  return { set, removed };
-}
-
-export function hasChanges(changes: SessionChanges): boolean {
-  return changes.removed.length > 0 || Object.keys(changes.set).length > 0;
-}
-
-/**
- * Puts a value the app did not write itself into the data (a decorator's default, or a validated class
- * instance standing in for the stored plain value) without counting it as a change: it is saved only once
- * the app changes it. Class instances are kept as they are; JSON keeps their own properties.
- */
-export function adoptValue<T>(state: SessionState, key: string, value: T): T {
-  if (!state.savedJson.has(key)) state.savedJson.set(key, JSON.stringify(value));
-  if (typeof value === 'object' && value !== null && !plainPrototypes.has(Object.getPrototypeOf(value))) {
-    state.adoptedInstanceKeys.add(key);
-  }
-  state.data[key] = value;
-  return value;
-}
-
-/** Replaces the data with a record read from (or written to) the store and makes it the new baseline. */
-export function resetBaseline(state: SessionState, data: SessionDataRecord): void {
-  state.data = createDataRecord(Object.entries(data));
-  state.savedJson = new Map(Object.entries(state.data).map(([key, value]) => [key, JSON.stringify(value)]));
-}
 
 export type SessionOf<Data extends object> = SessionObject & {
   [Key in keyof Data]?: Data[Key] | null;
@@ -264,10 +204,11 @@ export type SessionOf<Data extends object> = SessionObject & {
 export function createSession<Data extends object = SessionData>(state: SessionState): SessionOf<Data> {
   const target = new SessionObject(state);
   const isMember = (property: string | symbol): boolean => typeof property === 'symbol' || property in target;
+  const { tracker } = state;
   return new Proxy(target, {
     get(object, property, receiver) {
       if (isMember(property)) return Reflect.get(object, property, receiver);
-      return Object.hasOwn(state.data, property) ? state.data[property as string] : undefined;
+      return tracker.handOut(property as string);
     },
     set(object, property, value, receiver) {
       if (typeof property === 'symbol') return Reflect.set(object, property, value, receiver);
@@ -279,20 +220,20 @@ export function createSession<Data extends object = SessionData>(state: SessionS
       writeKey(object[sessionState], property, descriptor.value);
       return true;
     },
-    deleteProperty(object, property) {
+    deleteProperty(_object, property) {
       if (isMember(property)) return false;
-      delete object[sessionState].data[property as string];
+      tracker.remove(property as string);
       return true;
     },
-    has(object, property) {
-      return isMember(property) || Object.hasOwn(object[sessionState].data, property);
+    has(_object, property) {
+      return isMember(property) || tracker.has(property as string);
     },
-    ownKeys(object) {
-      return Object.keys(object[sessionState].data);
+    ownKeys() {
+      return tracker.keys();
     },
-    getOwnPropertyDescriptor(object, property) {
-      const data = object[sessionState].data;
-      if (typeof property === 'string' && Object.hasOwn(data, property)) return dataProperty(data[property]);
+    getOwnPropertyDescriptor(_object, property) {
+      if (typeof property === 'string' && tracker.has(property))
+        return dataProperty(tracker.handOut(property));
       return undefined;
     },
   }) as unknown as SessionOf<Data>;

@@ -3,7 +3,7 @@ import type { KeyvStorageGetResult } from 'keyv';
 import type { SessionCookieJSON } from '../cookie';
 import type { SessionRecord } from '../record';
 import { asSessionRecord } from '../record';
-import { createDataRecord } from '../session';
+import { createDataRecord } from '../change-tracker';
 import { KeyvAdapterBase } from './adapter-base';
 
 type NodeCallback<T = unknown> = (error?: unknown, result?: T) => void;

@@ -1,0 +1,146 @@
+import { assertJsonSafe, plainPrototypes } from './json-safety';
+
+export type SessionDataRecord = Record<string, unknown>;
+
+export interface SessionChanges {
+  set: SessionDataRecord;
+  removed: string[];
+}
+
+export function isUnsafeKey(key: string): boolean {
+  return key === '__proto__' || key === 'constructor' || key === 'prototype';
+}
+
+/** A data record without a prototype, and without the keys that could reach one. */
+export function createDataRecord(entries: Iterable<[string, unknown]> = []): SessionDataRecord {
+  const record: SessionDataRecord = Object.create(null);
+  for (const [key, value] of entries) {
+    if (!isUnsafeKey(key)) record[key] = value;
+  }
+  return record;
+}
+
+function isObject(value: unknown): value is object {
+  return typeof value === 'object' && value !== null;
+}
+
+/**
+ * The session's data and what changed in it, per top-level key, deep mutations included.
+ *
+ * Comparing every key's JSON at load and at save costs two stringifies per key per request. Instead a key
+ * is compared only when it can have changed: it was written or removed (`dirty`), or its object value was
+ * handed out to the app, which may mutate it; a snapshot of its JSON is taken when it is first handed out.
+ * A key the request never touched is left alone.
+ */
+export class ChangeTracker {
+  /** The values as loaded or last saved. */
+  private baseline: SessionDataRecord = createDataRecord();
+  /** JSON of baseline values at the moment they were first handed out. */
+  private snapshots = new Map<string, string>();
+  private dirty = new Set<string>();
+  /** Keys holding a validated class instance (from @SessionValue): stored as their own properties. */
+  private instanceKeys = new Set<string>();
+  data: SessionDataRecord = createDataRecord();
+
+  /** A value for the app: from here on the app may mutate it, so its JSON is kept to compare. */
+  handOut(key: string): unknown {
+    if (!Object.hasOwn(this.data, key)) return undefined;
+    const value = this.data[key];
+    if (isObject(value) && !this.snapshots.has(key) && !this.dirty.has(key)) {
+      this.snapshots.set(key, JSON.stringify(value));
+    }
+    return value;
+  }
+
+  /** A value for this library only, never handed to the app. */
+  peek(key: string): unknown {
+    return Object.hasOwn(this.data, key) ? this.data[key] : undefined;
+  }
+
+  has(key: string): boolean {
+    return Object.hasOwn(this.data, key);
+  }
+
+  keys(): string[] {
+    return Object.keys(this.data);
+  }
+
+  write(key: string, value: unknown): void {
+    this.dirty.add(key);
+    this.instanceKeys.delete(key);
+    this.data[key] = value;
+  }
+
+  remove(key: string): void {
+    this.dirty.add(key);
+    this.instanceKeys.delete(key);
+    delete this.data[key];
+  }
+
+  /**
+   * Puts a value the app did not write itself (a decorator's default, or a validated class instance in
+   * place of the stored plain value) without counting it as a change: it is saved once the app changes it.
+   */
+  adopt<T>(key: string, value: T): T {
+    if (!Object.hasOwn(this.baseline, key)) {
+      this.baseline[key] = value;
+      this.snapshots.set(key, JSON.stringify(value));
+    } else if (!this.snapshots.has(key) && !this.dirty.has(key)) {
+      this.snapshots.set(key, JSON.stringify(this.baseline[key]));
+    }
+    if (isObject(value) && !plainPrototypes.has(Object.getPrototypeOf(value))) this.instanceKeys.add(key);
+    this.data[key] = value;
+    return value;
+  }
+
+  /** The keys whose JSON differs from the baseline, and the keys removed. Throws if a changed value is not JSON-safe. */
+  changes(): SessionChanges {
+    const set: SessionDataRecord = {};
+    const removed: string[] = [];
+    for (const key of new Set([...this.dirty, ...this.snapshots.keys()])) {
+      const wasThere = Object.hasOwn(this.baseline, key);
+      if (!Object.hasOwn(this.data, key)) {
+        if (wasThere) removed.push(key);
+        continue;
+      }
+      const value = this.data[key];
+      const before = this.snapshots.get(key) ?? (wasThere ? JSON.stringify(this.baseline[key]) : undefined);
+      if (JSON.stringify(value) !== before) {
+        assertJsonSafe(key, value, this.instanceKeys.has(key));
+        set[key] = value;
+      }
+    }
+    return { set, removed };
+  }
+
+  /**
+   * Makes `data` (read from, or just written to, the store) the new baseline. Values the app may still hold
+   * (handed out or written by it) are snapshotted again, so later changes to them count.
+   */
+  reset(data: SessionDataRecord): void {
+    const held = new Set([...this.dirty, ...this.snapshots.keys()]);
+    this.data = createDataRecord(Object.entries(data));
+    this.baseline = createDataRecord(Object.entries(this.data));
+    this.snapshots = new Map();
+    this.dirty = new Set();
+    for (const key of held) {
+      if (Object.hasOwn(this.data, key) && isObject(this.data[key])) {
+        this.snapshots.set(key, JSON.stringify(this.data[key]));
+      }
+    }
+  }
+
+  /** A session new to the store (regenerated or destroyed): every key kept counts as a change. */
+  startOver(keepData: boolean): void {
+    const kept = keepData ? this.data : createDataRecord();
+    this.baseline = createDataRecord();
+    this.snapshots = new Map();
+    this.dirty = new Set(Object.keys(kept));
+    if (!keepData) this.instanceKeys.clear();
+    this.data = kept;
+  }
+}
+
+export function hasChanges(changes: SessionChanges): boolean {
+  return changes.removed.length > 0 || Object.keys(changes.set).length > 0;
+}
