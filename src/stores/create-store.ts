@@ -3,6 +3,7 @@ import type { KeyvStorageAdapter } from 'keyv';
 import type { SessionStoreOptions } from '../config';
 import { checkDriver, durationOption } from '../config';
 import { SessionConfigError } from '../errors';
+import { KeyvAdapterBase } from './adapter-base';
 import { ExpressStoreAdapter, isExpressSessionStore } from './connect-store';
 import { FileStore } from './file-store';
 import { MemoryStore } from './memory-store';
@@ -10,6 +11,7 @@ import { RedisStore } from './redis';
 import { watchStoreErrors } from './store-calls';
 
 const storeNames = new WeakMap<Keyv, string>();
+const ownKeyvs = new WeakSet<Keyv>();
 
 function isKeyv(candidate: unknown): candidate is Keyv {
   if (candidate instanceof Keyv) return true;
@@ -30,6 +32,21 @@ function isStorageAdapter(candidate: unknown): candidate is KeyvStorageAdapter {
  * without use.
  */
 const plainJson = { stringify: JSON.stringify, parse: JSON.parse };
+
+/** A Keyv this library made for a driver: no namespace, plain JSON, one of our adapters. */
+function own(keyv: Keyv, name: string): Keyv {
+  ownKeyvs.add(keyv);
+  return named(keyv, name);
+}
+
+/**
+ * The adapter under a Keyv made for a driver, for the lifecycle's own reads and writes: it writes the same
+ * `{ value, expires }` JSON the Keyv would, without Keyv's per-call hooks, telemetry and error events.
+ */
+export function ownAdapterOf(keyv: Keyv): KeyvAdapterBase | undefined {
+  const adapter: unknown = keyv.store;
+  return ownKeyvs.has(keyv) && !keyv.namespace && adapter instanceof KeyvAdapterBase ? adapter : undefined;
+}
 
 function named(keyv: Keyv, name: string): Keyv {
   storeNames.set(keyv, name);
@@ -54,23 +71,20 @@ function fromDriver(options: SessionStoreOptions): Keyv {
   if (driver === 'memory') {
     const { max, sweepInterval } = options.memory ?? {};
     const sweepIntervalMs = durationOption('memory.sweepInterval', sweepInterval, '1m');
-    return named(
+    return own(
       new Keyv({ store: new MemoryStore({ max, sweepIntervalMs }), serialization: plainJson }),
       'memory',
     );
   }
   if (driver === 'redis') {
     const redisStore = new RedisStore(options.redis);
-    return named(
-      new Keyv({ store: redisStore, serialization: plainJson }),
-      `redis (${redisStore.displayUrl})`,
-    );
+    return own(new Keyv({ store: redisStore, serialization: plainJson }), `redis (${redisStore.displayUrl})`);
   }
   const { directory, sweepInterval } = options.file ?? {};
   const sweepIntervalMs = durationOption('file.sweepInterval', sweepInterval, '10m');
   const fileStore = new FileStore({ directory, sweepIntervalMs });
   fileStore.on('warning', (message: string) => (options.logger ?? console).warn(message));
-  return named(new Keyv({ store: fileStore, serialization: plainJson }), `file (${fileStore.directory})`);
+  return own(new Keyv({ store: fileStore, serialization: plainJson }), `file (${fileStore.directory})`);
 }
 
 /**

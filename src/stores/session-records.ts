@@ -4,7 +4,8 @@ import { storeKeyOf } from '../ids';
 import type { SessionRecord } from '../record';
 import { asSessionRecord } from '../record';
 import { ExpressStoreAdapter } from './connect-store';
-import { storeNameOf } from './create-store';
+import type { KeyvAdapterBase } from './adapter-base';
+import { ownAdapterOf, storeNameOf } from './create-store';
 import { KeyedLock } from './keyed-lock';
 import type { SessionLogger } from '../config';
 import { callStore, watchStoreErrors } from './store-calls';
@@ -26,6 +27,8 @@ export class SessionRecords {
   readonly storeName: string;
   private readonly hashesIds: boolean;
   private readonly processLock = new KeyedLock();
+  /** The adapter of a Keyv made for a driver, read and written directly (same format, less overhead). */
+  private readonly ownAdapter: KeyvAdapterBase | undefined;
 
   constructor(
     readonly keyv: Keyv,
@@ -33,6 +36,7 @@ export class SessionRecords {
     logger: SessionLogger,
   ) {
     watchStoreErrors(keyv, logger);
+    this.ownAdapter = ownAdapterOf(keyv);
     this.storeName = storeNameOf(keyv);
     this.hashesIds = !(keyv.store instanceof ExpressStoreAdapter);
   }
@@ -62,17 +66,32 @@ export class SessionRecords {
   }
 
   async removeKey(key: string): Promise<void> {
-    await this.call(key, () => this.keyv.delete(key));
+    const { ownAdapter } = this;
+    await this.call(key, () => (ownAdapter ? ownAdapter.delete(key) : this.keyv.delete(key)));
   }
 
   /** Any value kept beside the sessions (the user index), by store key. */
   getValue(key: string): Promise<unknown> {
-    return this.call(key, () => this.keyv.get(key));
+    const { ownAdapter } = this;
+    if (!ownAdapter) return this.call(key, () => this.keyv.get(key));
+    return this.call(key, async () => {
+      const stored = await ownAdapter.get<string>(key);
+      if (typeof stored !== 'string') return undefined;
+      const { value, expires } = JSON.parse(stored) as { value: unknown; expires?: number };
+      if (expires === undefined || expires > Date.now()) return value;
+      await ownAdapter.delete(key);
+      return undefined;
+    });
   }
 
   async setValue(key: string, value: unknown, expiresAt?: number): Promise<void> {
     const ttl = expiresAt === undefined ? undefined : Math.max(1, expiresAt - Date.now());
-    const written = await this.call(key, () => this.keyv.set(key, value, ttl));
+    const { ownAdapter } = this;
+    const written = await this.call(key, () => {
+      if (!ownAdapter) return this.keyv.set(key, value, ttl);
+      const expires = ttl === undefined ? undefined : Date.now() + ttl;
+      return ownAdapter.set(key, JSON.stringify({ value, expires }), expires);
+    });
     if (!written) throw new Error(`the store did not accept the write of ${key}`);
   }
 
