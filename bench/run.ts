@@ -128,6 +128,11 @@ function format(value: number | undefined, digits = 0): string {
   return value === undefined || Number.isNaN(value) ? '–' : value.toFixed(digits);
 }
 
+function memoryPerSession(): string {
+  const script = join(__dirname, 'memory-per-session.js');
+  return execFileSync(process.execPath, ['--expose-gc', script, '100000'], { encoding: 'utf8' }).trim();
+}
+
 async function main(): Promise<void> {
   const withRedis = redisAnswers();
   const kinds = serverKinds.filter(
@@ -185,6 +190,7 @@ async function main(): Promise<void> {
       );
     }
   }
+  lines.push('', '## Memory per idle session', '', '```', memoryPerSession(), '```');
   const table = lines.join('\n');
   console.log(`\n${table}\n`);
   mkdirSync(benchDirectory, { recursive: true });

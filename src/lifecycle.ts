@@ -309,7 +309,8 @@ export class SessionLifecycle {
     const plan = this.planSave(context, explicit);
     if (!plan.write) return;
     const flashChanged = state.agedFlashKeys.length > 0 || state.flashedKeys.size > 0;
-    await this.records.withLock(state.id, async () => {
+    const lock = state.isNew ? this.records.withNewSessionLock : this.records.withLock;
+    await lock.call(this.records, state.id, async () => {
       const now = Date.now();
       const latest = state.isNew ? undefined : await this.records.read(state.id);
       if (!state.isNew && !latest) return;
@@ -325,7 +326,7 @@ export class SessionLifecycle {
         meta: {
           createdAt: latest?.meta.createdAt ?? state.createdAt,
           lastSeenAt: now,
-          cookie: state.cookie.toJSON(),
+          ...(this.records.hashesSessionIds ? {} : { cookie: state.cookie.toJSON() }),
           ...(flash && flash.length > 0 ? { flash } : {}),
         },
       };

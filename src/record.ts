@@ -10,6 +10,7 @@ export interface SessionRecord {
 export interface SessionRecordMeta {
   createdAt: number;
   lastSeenAt: number;
+  /** Kept for express-session stores only, whose record format has the cookie. */
   cookie?: SessionCookieJSON;
   /** Keys flashed by the last request, to be removed by the next one. */
   flash?: string[];

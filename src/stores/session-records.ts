@@ -100,6 +100,14 @@ export class SessionRecords {
     return this.withKeyLock(this.keyOf(sessionId), task);
   }
 
+  /**
+   * For a session not yet in the store: its id is new and random, so no other process can be writing it;
+   * only this process's own saves of it need ordering.
+   */
+  withNewSessionLock<T>(sessionId: string, task: () => Promise<T>): Promise<T> {
+    return this.processLock.run(this.keyOf(sessionId), task);
+  }
+
   withKeyLock<T>(key: string, task: () => Promise<T>): Promise<T> {
     const adapter: unknown = this.keyv.store;
     if (!isLockingAdapter(adapter)) return this.processLock.run(key, task);
