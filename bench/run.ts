@@ -9,7 +9,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
@@ -23,6 +23,8 @@ const connections = Number(process.env.BENCH_CONNECTIONS ?? 10);
 const sessionsCreated = 10_000;
 const profile = process.env.BENCH_PROFILE === '1';
 const benchDirectory = join(__dirname, '..', '..', 'bench');
+/** What the profiles showed, written by hand after a run; appended to results.md. */
+const notesPath = join(benchDirectory, 'profile-notes.md');
 
 const workloads = {
   '(a) counter': { path: '/counter', withCookie: true },
@@ -90,15 +92,21 @@ async function measure(url: string, workload: Workload, cookies: string[]): Prom
     'amount' in workloads[workload] ? (workloads[workload] as { amount: number }).amount : undefined;
   let nextCookie = 0;
   const started = performance.now();
-  const result = await autocannon({
+  let lastResponseAt = started;
+  const options: autocannon.Options = {
     url: `${url}${path}`,
     connections,
     ...(amount ? { amount } : { duration }),
     setupClient: (client) => {
       if (withCookie) client.setHeaders({ cookie: cookies[nextCookie++ % cookies.length]! });
     },
+  };
+  const result = await new Promise<autocannon.Result>((resolve, reject) => {
+    const instance = autocannon(options, (error, finished) => (error ? reject(error) : resolve(finished)));
+    // autocannon notices that `amount` is reached on a one-second tick: time the last response instead.
+    instance.on('response', () => (lastResponseAt = performance.now()));
   });
-  const seconds = (performance.now() - started) / 1000;
+  const seconds = (lastResponseAt - started) / 1000;
   return {
     requestsPerSecond: amount ? result.requests.total / seconds : result.requests.average,
     p99: result.latency.p99,
@@ -191,7 +199,46 @@ async function main(): Promise<void> {
       );
     }
   }
-  lines.push('', '## Memory per idle session', '', '```', memoryPerSession(), '```');
+  const memory = memoryPerSession();
+  lines.push('', '## Memory per idle session', '', '```', memory, '```');
+  const ratio = (kind: ServerKind, workload: Workload, base: ServerKind) => {
+    const own = rate(kind, workload);
+    const other = rate(base, workload);
+    return own && other ? own / other : undefined;
+  };
+  const overJson = Number(/memory store: \d+ bytes\/session \((-?\d+) over/.exec(memory)?.[1]);
+  const targets: Array<[string, number | undefined, number, string]> = [
+    ['memory store ÷ bare express, (a)', ratio('rcs memory', '(a) counter', 'bare express'), 0.85, '×'],
+    [
+      'file store ÷ session-file-store, (a)',
+      ratio('rcs file', '(a) counter', 'express-session file'),
+      6,
+      '×',
+    ],
+    [
+      'file store ÷ session-file-store, (b)',
+      ratio('rcs file', '(b) read user', 'express-session file'),
+      6,
+      '×',
+    ],
+    ['redis ÷ connect-redis, (a)', ratio('rcs redis', '(a) counter', 'express-session redis'), 1.2, '×'],
+    ['redis ÷ connect-redis, (b)', ratio('rcs redis', '(b) read user', 'express-session redis'), 1.2, '×'],
+    ['memory store ÷ bare express, (c)', ratio('rcs memory', '(c) no session', 'bare express'), 0.97, '×'],
+  ];
+  lines.push('', '## Targets', '', '| target | measured | goal | verdict |', '| --- | ---: | ---: | --- |');
+  for (const [name, measured, goal, unit] of targets) {
+    const verdict =
+      measured === undefined
+        ? 'not measured'
+        : measured >= goal
+          ? 'met'
+          : `missed by ${((1 - measured / goal) * 100).toFixed(0)} %`;
+    lines.push(`| ${name} | ${format(measured, 2)}${unit} | ${goal}${unit} | ${verdict} |`);
+  }
+  lines.push(
+    `| memory per idle session over its JSON size | ${format(overJson)} B | ≤ 1024 B | ${overJson <= 1024 ? 'met' : 'missed'} |`,
+  );
+  if (existsSync(notesPath)) lines.push('', readFileSync(notesPath, 'utf8').trim());
   const table = lines.join('\n');
   console.log(`\n${table}\n`);
   mkdirSync(benchDirectory, { recursive: true });

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { link, mkdir, readFile, readdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KeyvAdapterBase, isExpired } from './adapter-base';
@@ -65,6 +65,7 @@ export class FileStore extends KeyvAdapterBase {
   private readonly reportedFiles = new Set<string>();
   private readonly sweepTimer: NodeJS.Timeout;
   private directoryReady: Promise<unknown> | undefined;
+  private tempFiles = 0;
   private sweeping: Promise<number> | undefined;
 
   constructor(options: FileStoreOptions = {}) {
@@ -83,8 +84,10 @@ export class FileStore extends KeyvAdapterBase {
     return join(this.directory, name + suffix);
   }
 
+  /** Unique within the directory: a writer's pid and its own counter (`<hash>.<pid>.<n>.tmp`). */
   private tempPathOf(name: string): string {
-    return this.pathOf(`${name}.${process.pid}.${randomBytes(6).toString('hex')}`, tempSuffix);
+    this.tempFiles += 1;
+    return this.pathOf(`${name}.${process.pid}.${this.tempFiles}`, tempSuffix);
   }
 
   private ensureDirectory(): Promise<unknown> {
