@@ -76,6 +76,23 @@ function redisAnswers(): boolean {
   }
 }
 
+/** Options for the redis driver under a prefix of the test's own, whose keys are removed after the file's tests. */
+function redisDriverForTest(label: string): SessionOptions {
+  const prefix = `rcs-test-${label}-${process.pid}`;
+  after(async () => {
+    const cleaner = new RedisStore({ url: redisUrl, prefix });
+    await cleaner.clear();
+    await cleaner.disconnect();
+  });
+  return { driver: 'redis', redis: { url: redisUrl, prefix } };
+}
+
+/** The stores several app processes can share, as options a child process can take as JSON. */
+export const sharedStoresUnderTest: StoreUnderTest[] = [
+  { name: 'file', options: () => ({ driver: 'file', file: { directory: temporaryDirectory('shared') } }) },
+  ...(redisAnswers() ? [{ name: 'redis', options: () => redisDriverForTest('shared') }] : []),
+];
+
 /** The stores every lifecycle spec runs on; Redis when it answers (CI starts it). */
 export const storesUnderTest: StoreUnderTest[] = [
   memoryStore,

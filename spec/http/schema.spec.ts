@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import { IsArray, IsOptional, IsString } from 'class-validator';
 import supertest from 'supertest';
 import { createTestApp, sessionCookieOf } from '../helpers/app';
+import type { StoreUnderTest } from '../helpers/stores';
 import { quietLogger, storesUnderTest } from '../helpers/stores';
 
 class AppSession {
@@ -13,6 +14,17 @@ class AppSession {
 
 class StricterSession {
   @IsOptional() @IsString({ each: true }) users?: string[];
+}
+
+/** A session holding `users: [1, 2]`, valid for AppSession and not for StricterSession (as after a deploy). */
+async function sessionStoredUnderAppSession(store: StoreUnderTest) {
+  const first = createTestApp({ ...store.options(), schema: AppSession });
+  const cookie = sessionCookieOf(
+    await supertest(first.app)
+      .put('/keys/users')
+      .send({ value: [1, 2] }),
+  )!;
+  return { first, cookie };
 }
 
 for (const store of storesUnderTest) {
@@ -32,12 +44,7 @@ for (const store of storesUnderTest) {
     });
 
     it('discards stored data that no longer matches the schema, and reports it', async () => {
-      const first = createTestApp({ ...store.options(), schema: AppSession });
-      const cookie = sessionCookieOf(
-        await supertest(first.app)
-          .put('/keys/users')
-          .send({ value: [1, 2] }),
-      )!;
+      const { first, cookie } = await sessionStoredUnderAppSession(store);
       const warnings: string[] = [];
       const deployed = createTestApp({
         store: first.handler.store,
@@ -53,12 +60,7 @@ for (const store of storesUnderTest) {
     });
 
     it("answers with an error for such data with onInvalidData: 'error'", async () => {
-      const first = createTestApp({ ...store.options(), schema: AppSession });
-      const cookie = sessionCookieOf(
-        await supertest(first.app)
-          .put('/keys/users')
-          .send({ value: [1, 2] }),
-      )!;
+      const { first, cookie } = await sessionStoredUnderAppSession(store);
       const deployed = createTestApp({
         store: first.handler.store,
         schema: StricterSession,

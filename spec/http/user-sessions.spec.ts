@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import supertest from 'supertest';
-import { RedisStore, createSessionMiddleware, session } from '../../src';
+import { createSessionMiddleware, session } from '../../src';
 import { storeKeyOf } from '../../src/ids';
 import { createTestApp } from '../helpers/app';
 import { startServerProcess } from '../helpers/processes';
-import { quietLogger, redisUrl, storesUnderTest, temporaryDirectory, testSecret } from '../helpers/stores';
+import { quietLogger, sharedStoresUnderTest, storesUnderTest, testSecret } from '../helpers/stores';
 
 for (const store of storesUnderTest) {
   describe(`a user's sessions on the ${store.name} store`, () => {
@@ -54,29 +54,7 @@ for (const store of storesUnderTest) {
 }
 
 describe('revoking a user’s sessions from another process', () => {
-  const crossProcessStores = [
-    {
-      name: 'file',
-      options: () => ({ driver: 'file' as const, file: { directory: temporaryDirectory('revoke') } }),
-    },
-    ...(storesUnderTest.some((store) => store.name === 'redis')
-      ? [
-          {
-            name: 'redis',
-            options: () => {
-              const prefix = `rcs-test-revoke-${process.pid}`;
-              after(async () => {
-                const cleaner = new RedisStore({ url: redisUrl, prefix });
-                await cleaner.clear();
-                await cleaner.disconnect();
-              });
-              return { driver: 'redis' as const, redis: { url: redisUrl, prefix } };
-            },
-          },
-        ]
-      : []),
-  ];
-  for (const store of crossProcessStores) {
+  for (const store of sharedStoresUnderTest) {
     it(`logs the user out of the app process on the next request (${store.name})`, async () => {
       const options = { ...store.options(), secret: testSecret, userKey: 'userId' };
       const server = await startServerProcess(options);
