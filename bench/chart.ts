@@ -4,8 +4,8 @@ export function barChartSvg(
   groups: string[],
   series: string[],
   value: (group: string, serie: string) => number | undefined,
+  colorOf: (serie: string) => string,
 ): string {
-  const palette = ['#9e9e9e', '#ef9a9a', '#e57373', '#c62828', '#90caf9', '#42a5f5', '#1565c0', '#26a69a'];
   const barWidth = 14;
   const gap = 30;
   const groupWidth = series.length * barWidth + gap;
@@ -38,7 +38,7 @@ export function barChartSvg(
       const barHeight = (measured / highest) * chartHeight;
       const x = groupLeft + serieIndex * barWidth;
       parts.push(
-        `<rect x="${x}" y="${top + chartHeight - barHeight}" width="${barWidth - 2}" height="${barHeight}" fill="${palette[serieIndex % palette.length]}"><title>${serie}: ${Math.round(measured)} req/s</title></rect>`,
+        `<rect x="${x}" y="${top + chartHeight - barHeight}" width="${barWidth - 2}" height="${barHeight}" fill="${colorOf(serie)}"><title>${serie}: ${Math.round(measured)} req/s</title></rect>`,
       );
     });
     parts.push(
@@ -48,9 +48,7 @@ export function barChartSvg(
   series.forEach((serie, serieIndex) => {
     const y = top + serieIndex * 18;
     const x = left + groups.length * groupWidth + 20;
-    parts.push(
-      `<rect x="${x}" y="${y}" width="12" height="12" fill="${palette[serieIndex % palette.length]}"/>`,
-    );
+    parts.push(`<rect x="${x}" y="${y}" width="12" height="12" fill="${colorOf(serie)}"/>`);
     parts.push(`<text x="${x + 18}" y="${y + 10}">${serie}</text>`);
   });
   parts.push(

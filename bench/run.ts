@@ -133,6 +133,19 @@ const counterparts: Partial<Record<ServerKind, ServerKind>> = {
   'rcs memory + decorators': 'express-session memory',
 };
 
+/** Greys for the baselines, reds for express-session, blues and green for this library. */
+const colors: Record<ServerKind, string> = {
+  'bare express': '#616161',
+  'express + no-op middleware': '#bdbdbd',
+  'express-session memory': '#ef9a9a',
+  'express-session file': '#e57373',
+  'express-session redis': '#b71c1c',
+  'rcs memory': '#90caf9',
+  'rcs file': '#42a5f5',
+  'rcs redis': '#0d47a1',
+  'rcs memory + decorators': '#26a69a',
+};
+
 function format(value: number | undefined, digits = 0): string {
   return value === undefined || Number.isNaN(value) ? '–' : value.toFixed(digits);
 }
@@ -250,6 +263,7 @@ async function main(): Promise<void> {
       chosenWorkloads,
       kinds,
       (workload, kind) => rate(kind as ServerKind, workload as Workload),
+      (kind) => colors[kind as ServerKind],
     ),
   );
   console.log('Written: bench/results.md, bench/results.svg');
