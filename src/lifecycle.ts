@@ -116,7 +116,6 @@ export class SessionLifecycle {
     );
   }
 
-  /** Loads the session onto `request.session` and arranges for it to be saved before the response ends. */
   /**
    * Puts the session on `request.session` and arranges for it to be saved before the response ends.
    * With a valid cookie the record is loaded first (a promise); without one nothing is read, and the new
@@ -145,7 +144,7 @@ export class SessionLifecycle {
       };
       return undefined;
     }
-    return this.load(request, cookieId).then(({ record, anonymous }) => {
+    return this.load(cookieId).then(({ record, anonymous }) => {
       this.install(this.createContext(request, response, cookieId, record, anonymous));
     });
   }
@@ -183,7 +182,6 @@ export class SessionLifecycle {
   }
 
   private async load(
-    request: SessionRequest,
     cookieId: UnsignedSessionId,
   ): Promise<{ record: SessionRecord | undefined; anonymous: boolean }> {
     try {
@@ -356,7 +354,7 @@ export class SessionLifecycle {
     }
   }
 
-  /** The Set-Cookie header this response needs, or undefined; `willWrite` says whether the session is (being) stored. */
+  /** The Set-Cookie header this response needs, or undefined; `stored` says whether the session is (being) stored. */
   private cookieFor(context: RequestSession, stored: boolean): string | undefined {
     const { state, request } = context;
     const secure = isSecureRequest(request, this.config.proxy);
