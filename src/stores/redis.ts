@@ -31,6 +31,13 @@ interface KeyvRedisModule {
   createClient(options: object): RedisClient;
 }
 
+/** A lock this process holds: its token, and the read of the session made with it, until the task uses it. */
+interface HeldLock {
+  lockKey: string;
+  token: string;
+  prefetched?: Promise<string | undefined>;
+}
+
 interface Connection {
   client: RedisClient;
   adapter: KeyvRedisAdapter;
@@ -65,6 +72,7 @@ export class RedisStore extends KeyvAdapterBase {
   private readonly commandTimeoutMs: number;
   private readonly processLock = new KeyedLock();
   private connection: Promise<Connection> | undefined;
+  private readonly locks = new Map<string, HeldLock>();
   private connecting: Promise<unknown> | undefined;
   private outageReported = false;
 
@@ -123,43 +131,91 @@ export class RedisStore extends KeyvAdapterBase {
     );
   }
 
+  /** The Redis key of a store key: @keyv/redis's own layout, so its clear() and iterator see the same keys. */
+  private redisKey(key: string): string {
+    return `${this.prefix}::${key}`;
+  }
+
   async get<Value>(key: string): Promise<KeyvStorageGetResult<Value>> {
-    return (await this.redis(({ adapter }) => adapter.get(key))) as KeyvStorageGetResult<Value>;
+    const held = this.locks.get(key);
+    if (held?.prefetched) {
+      const prefetched = held.prefetched;
+      held.prefetched = undefined;
+      return (await prefetched) as KeyvStorageGetResult<Value>;
+    }
+    const value = await this.redis(({ client }) =>
+      client.sendCommand<string | null>(['GET', this.redisKey(key)]),
+    );
+    return (value ?? undefined) as KeyvStorageGetResult<Value>;
   }
 
   async set(key: string, value: unknown, expires?: number): Promise<boolean> {
-    await this.redis(({ adapter }) => adapter.set(key, value, expires));
+    const ttl = expires === undefined ? [] : ['PX', String(Math.max(1, expires - Date.now()))];
+    const held = this.locks.get(key);
+    await this.redis(({ client }) => {
+      const written = client.sendCommand(['SET', this.redisKey(key), String(value), ...ttl]);
+      if (!held) return written;
+      // Sent in the same tick, the release follows the write on the connection: one round trip for both.
+      this.locks.delete(key);
+      const released = client.sendCommand(['EVAL', releaseLockScript, '1', held.lockKey, held.token]);
+      return Promise.all([written, released.catch(() => undefined)]);
+    });
     return true;
   }
 
   async delete(key: string): Promise<boolean> {
-    return this.redis(({ adapter }) => adapter.delete(key));
+    const removed = await this.redis(({ client }) => client.sendCommand<number>(['DEL', this.redisKey(key)]));
+    return removed > 0;
   }
 
   async clear(): Promise<void> {
     await this.redis(({ adapter }) => adapter.clear());
   }
 
+  /**
+   * Runs `task` holding the session's Redis lock (`SET NX PX`, released by its owner only). The lock request
+   * and a read of the session go out together, and Redis runs them in that order, so a task's first read of
+   * the key is answered from that read: it was made under the lock. A write of the key releases the lock in
+   * the same round trip.
+   */
   withLock<T>(key: string, task: () => Promise<T>): Promise<T> {
     return this.processLock.run(key, async () => {
-      const lockKey = `${this.prefix}:lock:${key}`;
-      const token = randomBytes(16).toString('hex');
+      const held: HeldLock = {
+        lockKey: `${this.prefix}:lock:${key}`,
+        token: randomBytes(16).toString('hex'),
+      };
       const deadline = Date.now() + lockMs;
       for (let attempt = 0; ; attempt += 1) {
-        const taken = await this.redis(({ client }) =>
-          client.sendCommand<string | null>(['SET', lockKey, token, 'NX', 'PX', String(lockMs)]),
-        );
-        if (taken === 'OK') break;
+        const [taken, read] = await this.redis(({ client }) => {
+          const lock = client.sendCommand<string | null>([
+            'SET',
+            held.lockKey,
+            held.token,
+            'NX',
+            'PX',
+            String(lockMs),
+          ]);
+          const value = client.sendCommand<string | null>(['GET', this.redisKey(key)]);
+          return Promise.all([lock, value]);
+        });
+        if (taken === 'OK') {
+          held.prefetched = Promise.resolve(read ?? undefined);
+          break;
+        }
         if (Date.now() > deadline)
-          throw new Error(`the session lock ${lockKey} was not released within ${lockMs} ms`);
+          throw new Error(`the session lock ${held.lockKey} was not released within ${lockMs} ms`);
         await pause(Math.min(2 + attempt, 20));
       }
+      this.locks.set(key, held);
       try {
         return await task();
       } finally {
-        await this.redis(({ client }) =>
-          client.sendCommand(['EVAL', releaseLockScript, '1', lockKey, token]),
-        ).catch(() => undefined);
+        if (this.locks.get(key) === held) {
+          this.locks.delete(key);
+          await this.redis(({ client }) =>
+            client.sendCommand(['EVAL', releaseLockScript, '1', held.lockKey, held.token]),
+          ).catch(() => undefined);
+        }
       }
     });
   }
