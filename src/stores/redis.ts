@@ -19,10 +19,8 @@ interface RedisClient {
   on(event: string, listener: (error?: unknown) => void): unknown;
 }
 
+/** @keyv/redis serves clear() (a namespaced SCAN); get, set and delete go to the client directly. */
 interface KeyvRedisAdapter {
-  get(key: string): Promise<unknown>;
-  set(key: string, value: unknown, expires?: number): Promise<unknown>;
-  delete(key: string): Promise<boolean>;
   clear(): Promise<void>;
 }
 
@@ -35,7 +33,7 @@ interface KeyvRedisModule {
 interface HeldLock {
   lockKey: string;
   token: string;
-  prefetched?: Promise<string | undefined>;
+  prefetched?: { value: string | undefined };
 }
 
 interface Connection {
@@ -46,6 +44,11 @@ interface Connection {
 const releaseLockScript =
   "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
 const lockMs = 5000;
+
+/** Deletes the lock only if it still holds this owner's token. */
+function release(client: RedisClient, held: HeldLock): Promise<unknown> {
+  return client.sendCommand(['EVAL', releaseLockScript, '1', held.lockKey, held.token]);
+}
 const pause = (milliseconds: number) => new Promise((resolve) => setTimeout(resolve, milliseconds));
 
 function requireInstalled(): void {
@@ -59,7 +62,8 @@ function requireInstalled(): void {
 }
 
 /**
- * Sessions in Redis through @keyv/redis, loaded on first use so apps without Redis need not install it.
+ * Sessions in Redis, in @keyv/redis's key layout; @keyv/redis (and the client it ships) is loaded on first
+ * use, so apps without Redis need not install it.
  * Every command is bounded by `commandTimeout`; commands are not queued while Redis is unreachable, so an
  * outage fails fast. `withLock` takes a short Redis lock (SET NX PX, released by its owner only) so saves
  * from several processes merge instead of overwriting each other.
@@ -139,9 +143,9 @@ export class RedisStore extends KeyvAdapterBase {
   async get<Value>(key: string): Promise<KeyvStorageGetResult<Value>> {
     const held = this.locks.get(key);
     if (held?.prefetched) {
-      const prefetched = held.prefetched;
+      const { value } = held.prefetched;
       held.prefetched = undefined;
-      return (await prefetched) as KeyvStorageGetResult<Value>;
+      return value as KeyvStorageGetResult<Value>;
     }
     const value = await this.redis(({ client }) =>
       client.sendCommand<string | null>(['GET', this.redisKey(key)]),
@@ -157,8 +161,7 @@ export class RedisStore extends KeyvAdapterBase {
       if (!held) return written;
       // Sent in the same tick, the release follows the write on the connection: one round trip for both.
       this.locks.delete(key);
-      const released = client.sendCommand(['EVAL', releaseLockScript, '1', held.lockKey, held.token]);
-      return Promise.all([written, released.catch(() => undefined)]);
+      return Promise.all([written, release(client, held).catch(() => undefined)]);
     });
     return true;
   }
@@ -199,7 +202,7 @@ export class RedisStore extends KeyvAdapterBase {
           return Promise.all([lock, value]);
         });
         if (taken === 'OK') {
-          held.prefetched = Promise.resolve(read ?? undefined);
+          held.prefetched = { value: read ?? undefined };
           break;
         }
         if (Date.now() > deadline)
@@ -212,9 +215,7 @@ export class RedisStore extends KeyvAdapterBase {
       } finally {
         if (this.locks.get(key) === held) {
           this.locks.delete(key);
-          await this.redis(({ client }) =>
-            client.sendCommand(['EVAL', releaseLockScript, '1', held.lockKey, held.token]),
-          ).catch(() => undefined);
+          await this.redis(({ client }) => release(client, held)).catch(() => undefined);
         }
       }
     });

@@ -25,7 +25,8 @@ function isLockingAdapter(adapter: unknown): adapter is LockingAdapter {
  */
 export class SessionRecords {
   readonly storeName: string;
-  private readonly hashesIds: boolean;
+  /** Whether session ids are hashed into store keys (false for express-session stores, which keep raw ids). */
+  readonly hashesSessionIds: boolean;
   private readonly processLock = new KeyedLock();
   /** The adapter of a Keyv made for a driver, read and written directly (same format, less overhead). */
   private readonly ownAdapter: KeyvAdapterBase | undefined;
@@ -38,11 +39,11 @@ export class SessionRecords {
     watchStoreErrors(keyv, logger);
     this.ownAdapter = ownAdapterOf(keyv);
     this.storeName = storeNameOf(keyv);
-    this.hashesIds = !(keyv.store instanceof ExpressStoreAdapter);
+    this.hashesSessionIds = !(keyv.store instanceof ExpressStoreAdapter);
   }
 
   keyOf(sessionId: string): string {
-    return this.hashesIds ? storeKeyOf(sessionId) : sessionId;
+    return this.hashesSessionIds ? storeKeyOf(sessionId) : sessionId;
   }
 
   private call<T>(key: string, operation: () => Promise<T>): Promise<T> {
@@ -85,12 +86,11 @@ export class SessionRecords {
   }
 
   async setValue(key: string, value: unknown, expiresAt?: number): Promise<void> {
-    const ttl = expiresAt === undefined ? undefined : Math.max(1, expiresAt - Date.now());
     const { ownAdapter } = this;
     const written = await this.call(key, () => {
-      if (!ownAdapter) return this.keyv.set(key, value, ttl);
-      const expires = ttl === undefined ? undefined : Date.now() + ttl;
-      return ownAdapter.set(key, JSON.stringify({ value, expires }), expires);
+      if (ownAdapter) return ownAdapter.set(key, JSON.stringify({ value, expires: expiresAt }), expiresAt);
+      const ttl = expiresAt === undefined ? undefined : Math.max(1, expiresAt - Date.now());
+      return this.keyv.set(key, value, ttl);
     });
     if (!written) throw new Error(`the store did not accept the write of ${key}`);
   }
@@ -120,10 +120,5 @@ export class SessionRecords {
     return adapter.withLock(key, observedTask).catch((error: unknown) => {
       throw taskFailed ? error : new SessionStoreUnavailableError(this.storeName, error);
     });
-  }
-
-  /** Whether session ids are hashed into store keys (false for express-session stores, which keep raw ids). */
-  get hashesSessionIds(): boolean {
-    return this.hashesIds;
   }
 }
