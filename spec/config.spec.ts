@@ -33,6 +33,32 @@ describe('options checked at start-up', () => {
     );
   });
 
+  it('refuses cookie attributes no browser accepts, naming the attribute and what to write', () => {
+    const refused: Array<[object, RegExp]> = [
+      [{ domain: 'localhost:3000' }, /cookie\.domain is "localhost:3000".*host name/],
+      [{ path: 'no slash; here' }, /cookie\.path is "no slash; here".*starting with '\/'/],
+      [{ sameSite: 'sometimes' }, /cookie\.sameSite is "sometimes".*'lax', 'strict', 'none'/],
+      [{ priority: 'urgent' }, /cookie\.priority is "urgent".*'low', 'medium' or 'high'/],
+      [{ expires: new Date(NaN) }, /cookie\.expires.*valid Date/],
+      [{ maxAge: NaN }, /cookie\.maxAge is NaN; write a positive number/],
+    ];
+    for (const [cookie, message] of refused) {
+      assert.throws(
+        () => resolveConfig({ secret: strongSecret, logger: quietLogger, cookie }),
+        (error: unknown) => error instanceof SessionConfigError && message.test(error.message),
+        JSON.stringify(cookie),
+      );
+    }
+  });
+
+  it('holds a __Host- cookie name to what browsers require of it: Secure, path /, no domain', () => {
+    const base = { secret: strongSecret, logger: quietLogger, name: '__Host-sid' };
+    assert.doesNotThrow(() => resolveConfig(base));
+    assert.throws(() => resolveConfig({ ...base, cookie: { domain: 'example.com' } }), /__Host-.*domain/);
+    assert.throws(() => resolveConfig({ ...base, cookie: { path: '/app' } }), /__Host-.*path/);
+    assert.throws(() => resolveConfig({ ...base, cookie: { secure: false } }), /__Host-.*secure/);
+  });
+
   it('refuses a negative or unreadable timeout', () => {
     assert.throws(() => resolveConfig({ idleTimeout: -5, secret: strongSecret }), /Option idleTimeout is -5/);
     assert.throws(

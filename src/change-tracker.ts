@@ -1,3 +1,4 @@
+import { SessionValidationError } from './errors';
 import { assertJsonSafe, plainPrototypes } from './json-safety';
 
 export type SessionDataRecord = Record<string, unknown>;
@@ -105,7 +106,7 @@ export class ChangeTracker {
       }
       const value = this.data[key];
       const before = this.snapshots.get(key) ?? (wasThere ? JSON.stringify(this.baseline[key]) : undefined);
-      if (JSON.stringify(value) !== before) {
+      if (jsonOf(key, value) !== before) {
         assertJsonSafe(key, value, this.instanceKeys.has(key));
         set[key] = value;
       }
@@ -138,6 +139,19 @@ export class ChangeTracker {
     this.dirty = new Set(Object.keys(kept));
     if (!keepData) this.instanceKeys.clear();
     this.data = kept;
+  }
+}
+
+/** A value's JSON; what JSON cannot hold (a cycle, a BigInt, made after the key was set) is an error naming the key. */
+function jsonOf(key: string, value: unknown): string | undefined {
+  try {
+    return JSON.stringify(value);
+  } catch (error) {
+    assertJsonSafe(key, value);
+    throw new SessionValidationError(
+      `Session key "${key}" cannot be stored as JSON: ${(error as Error).message}`,
+      key,
+    );
   }
 }
 

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Keyv, KeyvStorageAdapter } from 'keyv';
 import type { SessionCookieOptions } from './cookie';
+import { SessionCookie } from './cookie';
 import { parseDuration } from './duration';
 import { SessionConfigError } from './errors';
 import type { KeyvAdapterBase } from './stores/adapter-base';
@@ -27,6 +28,8 @@ export interface SessionStoreOptions {
   redis?: { url?: string; prefix?: string; connectTimeout?: Duration; commandTimeout?: Duration };
   /** Where store warnings and errors go. Default `console`. */
   logger?: SessionLogger;
+  /** How long one store operation, or the wait for a session's lock, may take before the request fails with 503. Default `'5s'`. */
+  storeTimeout?: Duration;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
@@ -64,8 +67,6 @@ export interface SessionOptions extends SessionStoreOptions {
   onInvalidData?: 'discard' | 'error';
   /** When the store fails: answer 503 (`'fail'`, default), or serve the request with an unsaved empty session. */
   onStoreError?: 'fail' | 'anonymous';
-  /** How long one store operation may take before the request fails with 503. Default `'5s'`. */
-  storeTimeout?: Duration;
   /**
    * A dot path into the session data that holds the user id (`'userId'`, `'passport.user'`): sessions are
    * then indexed by user, for `listUserSessions()` and `revokeUserSessions()`.
@@ -181,6 +182,61 @@ function positiveInteger(name: string, value: number | undefined, fallback: numb
   return value;
 }
 
+const cookieAttributeHints: Record<string, string> = {
+  domain: "write a host name without scheme or port, such as 'example.com', or leave it out",
+  path: "write a path starting with '/' and without ';' or spaces",
+  sameSite: "write 'lax', 'strict', 'none', true or false",
+  priority: "write 'low', 'medium' or 'high'",
+  expires: 'write a valid Date, or use maxAge',
+  partitioned: 'write true or false',
+};
+
+const describeValue = (value: unknown) =>
+  typeof value === 'number' || value instanceof Date ? String(value) : JSON.stringify(value);
+
+/**
+ * The cookie attributes, checked once by serializing a cookie with them, so that a value no browser
+ * accepts is a start-up error rather than a failure at the first login.
+ */
+function checkCookie(name: string, cookie: SessionCookieOptions): SessionCookieOptions {
+  const { maxAge } = cookie;
+  if (maxAge !== undefined && maxAge !== null && !(Number.isFinite(maxAge) && maxAge > 0)) {
+    throw new SessionConfigError(
+      `Option cookie.maxAge is ${describeValue(maxAge)}; write a positive number of milliseconds, or null for a browser-session cookie.`,
+    );
+  }
+  if (cookie.expires !== undefined && cookie.expires !== null && !isValidDate(cookie.expires)) {
+    throw new SessionConfigError(
+      `Option cookie.expires is ${describeValue(cookie.expires)}; ${cookieAttributeHints.expires}.`,
+    );
+  }
+  try {
+    new SessionCookie(cookie).serialize(name, 'value', true);
+  } catch (error) {
+    const attribute = /option (\w+)/i.exec((error as Error).message)?.[1] ?? '';
+    const hint = cookieAttributeHints[attribute] ?? 'see the cookie options in the README';
+    const value = (cookie as Record<string, unknown>)[attribute];
+    throw new SessionConfigError(
+      `Option cookie.${attribute} is ${describeValue(value)}, which no browser accepts; ${hint}.`,
+    );
+  }
+  if (name.startsWith('__Host-')) {
+    const broken = [
+      cookie.secure === false ? 'secure: false (it must be Secure)' : undefined,
+      cookie.path !== '/' ? `path ${JSON.stringify(cookie.path)} (it must be '/')` : undefined,
+      cookie.domain !== undefined ? `domain ${JSON.stringify(cookie.domain)} (it must have none)` : undefined,
+    ].filter((problem) => problem !== undefined);
+    if (broken.length > 0) {
+      throw new SessionConfigError(
+        `A __Host- cookie name is refused by browsers with ${broken.join(', ')}; drop those cookie options.`,
+      );
+    }
+  }
+  return cookie;
+}
+
+const isValidDate = (value: unknown) => value instanceof Date && !Number.isNaN(value.valueOf());
+
 /** Validates the options once, at start-up, and fills in the defaults. */
 export function resolveConfig(options: SessionOptions = {}): ResolvedSessionConfig {
   if (typeof options !== 'object' || options === null) {
@@ -204,16 +260,18 @@ export function resolveConfig(options: SessionOptions = {}): ResolvedSessionConf
     options.touchInterval,
     Math.min(idleTimeoutMs / 10, 60_000) / 1000,
   );
-  const { maxAge } = options.cookie ?? {};
-  if (maxAge !== undefined && maxAge !== null && !(Number.isFinite(maxAge) && maxAge > 0)) {
-    throw new SessionConfigError(
-      `Option cookie.maxAge is ${JSON.stringify(maxAge)}; write a positive number of milliseconds, or null for a browser-session cookie.`,
-    );
-  }
+  const name = options.name ?? 'sid';
+  const cookie = checkCookie(name, {
+    httpOnly: true,
+    secure: 'auto',
+    sameSite: 'lax',
+    path: '/',
+    ...options.cookie,
+  });
   return {
-    name: options.name ?? 'sid',
+    name,
     secrets: resolveSecrets(options.secret, logger),
-    cookie: { httpOnly: true, secure: 'auto', sameSite: 'lax', path: '/', ...options.cookie },
+    cookie,
     rolling: options.rolling === true,
     resave: options.resave === true,
     saveUninitialized: options.saveUninitialized === true,

@@ -1,6 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { parseCookie, stringifySetCookie } from 'cookie';
+import { SessionValidationError } from './errors';
 
 export type SameSite = boolean | 'lax' | 'strict' | 'none';
 
@@ -58,6 +59,11 @@ export class SessionCookie {
   }
 
   set expires(date: Date | null) {
+    if (date !== null && !(date instanceof Date && Number.isFinite(date.valueOf()))) {
+      throw new SessionValidationError(
+        `session.cookie.expires was set to ${String(date)}; set a valid Date, or null for a browser-session cookie.`,
+      );
+    }
     this.expiresAt = date;
     this.originalMaxAge = this.maxAge;
   }
@@ -68,6 +74,11 @@ export class SessionCookie {
   }
 
   set maxAge(milliseconds: number | null) {
+    if (milliseconds !== null && milliseconds !== undefined && !Number.isFinite(milliseconds)) {
+      throw new SessionValidationError(
+        `session.cookie.maxAge was set to ${String(milliseconds)}; set a number of milliseconds, or null for a browser-session cookie.`,
+      );
+    }
     this.expires = typeof milliseconds === 'number' ? new Date(Date.now() + milliseconds) : null;
   }
 

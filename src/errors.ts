@@ -25,13 +25,16 @@ export class SessionConfigError extends SessionError {
   }
 }
 
-/** The store did not answer, or answered with an error. Never turned into "no session". */
+/**
+ * The store did not answer, or answered with an error. Never turned into "no session". The message is all
+ * a client sees; which store and why (a path, a pid, an address, a raw session id) stay in `storeName` and
+ * `cause`, for the logger.
+ */
 export class SessionStoreUnavailableError extends SessionError {
   readonly storeName: string;
 
   constructor(storeName: string, cause: unknown) {
-    const reason = cause instanceof Error ? cause.message : String(cause);
-    super(`The session store (${storeName}) is unavailable: ${reason}`, 503);
+    super('session store unavailable', 503);
     this.storeName = storeName;
     this.cause = cause;
   }

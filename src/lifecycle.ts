@@ -12,6 +12,7 @@ import { generateSessionId } from './ids';
 import type { SessionRecord } from './record';
 import { isSecureRequest } from './request-info';
 import type { SessionBackend, SessionDataRecord, SessionOf, SessionState } from './session';
+import type { SessionChanges } from './change-tracker';
 import { ChangeTracker, createDataRecord, hasChanges } from './change-tracker';
 import { createSession } from './session';
 import type { SessionRecords } from './stores/session-records';
@@ -187,8 +188,11 @@ export class SessionLifecycle {
     try {
       return { record: await this.readLiveRecord(cookieId.id), anonymous: false };
     } catch (error) {
-      if (!(error instanceof SessionStoreUnavailableError) || this.config.onStoreError === 'fail')
+      if (!(error instanceof SessionStoreUnavailableError)) throw error;
+      if (this.config.onStoreError === 'fail') {
+        this.config.logger.error('routing-controllers-session: the session could not be loaded', error);
         throw error;
+      }
       this.config.logger.error('routing-controllers-session: serving an unsaved anonymous session', error);
       return { record: undefined, anonymous: true };
     }
@@ -282,13 +286,21 @@ export class SessionLifecycle {
     return absoluteTimeoutMs === undefined ? idleEnd : Math.min(idleEnd, state.createdAt + absoluteTimeoutMs);
   }
 
-  /** Whether ending the request now would write the session, and what it would write. */
-  private planSave(context: RequestSession, explicit: boolean) {
+  /**
+   * Whether ending the request now would write the session, and what it would write. Never throws: data
+   * that cannot be stored (a cycle added after the set) is an `error` the save then fails with.
+   */
+  private planSave(context: RequestSession, explicit: boolean): SavePlan {
     const { state } = context;
     for (const key of state.agedFlashKeys) {
       if (!state.flashedKeys.has(key)) state.tracker.remove(key);
     }
-    const changes = state.tracker.changes();
+    let changes: SessionChanges;
+    try {
+      changes = state.tracker.changes();
+    } catch (error) {
+      return { write: !context.anonymous, changes: { set: {}, removed: [] }, changed: false, error };
+    }
     const changed = hasChanges(changes) || state.agedFlashKeys.length > 0 || state.flashedKeys.size > 0;
     let write: boolean;
     if (context.anonymous) write = false;
@@ -305,6 +317,7 @@ export class SessionLifecycle {
   private async save(context: RequestSession, explicit: boolean): Promise<void> {
     const { state } = context;
     const plan = this.planSave(context, explicit);
+    if (plan.error !== undefined) throw plan.error;
     if (!plan.write) return;
     const flashChanged = state.agedFlashKeys.length > 0 || state.flashedKeys.size > 0;
     const lock = state.isNew ? this.records.withNewSessionLock : this.records.withLock;
@@ -318,7 +331,7 @@ export class SessionLifecycle {
       await this.checks.beforeSave?.(data);
       const size = Buffer.byteLength(JSON.stringify(data));
       if (size > this.config.maxSize) throw new SessionTooLargeError(size, this.config.maxSize);
-      const flash = flashChanged ? [...state.flashedKeys] : latest?.meta.flash;
+      const flash = flashChanged ? mergeFlashKeys(latest?.meta.flash, state) : latest?.meta.flash;
       const record: SessionRecord = {
         data,
         meta: {
@@ -379,66 +392,148 @@ export class SessionLifecycle {
     return undefined;
   }
 
-  private applyCookie(context: RequestSession, stored: boolean): void {
+  /** Sets the session's Set-Cookie header if this response needs one; returns the header it set. */
+  private applyCookie(context: RequestSession, stored: boolean): string | undefined {
     const { response } = context;
-    if (context.cookieApplied || response.headersSent) return;
+    if (context.cookieApplied || response.headersSent) return undefined;
     context.cookieApplied = true;
     const header = this.cookieFor(context, stored);
-    if (header === undefined) return;
+    if (header === undefined) return undefined;
     const existing = response.getHeader('Set-Cookie');
     const others = existing === undefined ? [] : Array.isArray(existing) ? existing : [String(existing)];
     response.setHeader('Set-Cookie', [...others, header]);
     context.state.idChanged = false;
+    return header;
   }
 
+  /** Whether ending the response has store work to wait for: a save, or removing a session the app unset. */
+  private hasWorkAtEnd(context: RequestSession): boolean {
+    const { request, state } = context;
+    if (request.session !== context.session) return this.config.unset === 'destroy' && !state.isNew;
+    return this.planSave(context, false).write;
+  }
+
+  /**
+   * Answers a request whose save or whose deferred end failed: the error goes to the logger, the client
+   * gets the error's status and message (a generic one for errors that are not ours), or, when the headers
+   * are already out, a closed connection. Never throws.
+   */
   private failResponse(context: RequestSession, error: unknown): void {
     const { response } = context;
-    this.config.logger.error('routing-controllers-session: the session could not be saved', error);
-    if (response.headersSent) {
-      response.destroy(error instanceof Error ? error : undefined);
-      return;
-    }
-    const status = error instanceof SessionError ? error.status : 500;
-    const body = JSON.stringify(
-      error instanceof SessionError ? error : { name: 'Error', message: 'The session could not be saved.' },
+    this.config.logger.error(
+      'routing-controllers-session: the response failed while the session was saved',
+      error,
     );
-    for (const header of response.getHeaderNames()) response.removeHeader(header);
-    response.statusCode = status;
-    response.setHeader('Content-Type', 'application/json; charset=utf-8');
-    response.setHeader('Content-Length', Buffer.byteLength(body));
-    response.end(body);
+    try {
+      if (response.headersSent) throw error;
+      const status = error instanceof SessionError ? error.status : 500;
+      const body = JSON.stringify(
+        error instanceof SessionError ? error : { name: 'Error', message: 'Internal Server Error' },
+      );
+      for (const header of response.getHeaderNames()) response.removeHeader(header);
+      response.statusCode = status;
+      response.setHeader('Content-Type', 'application/json; charset=utf-8');
+      response.setHeader('Content-Length', Buffer.byteLength(body));
+      response.end(body);
+    } catch {
+      response.destroy();
+    }
   }
 
-  /** Saves before the headers leave: writeHead sets the cookie, end waits for the save. */
+  /**
+   * Saves before the headers leave: writeHead sets the cookie, end waits for the save. A response with no
+   * store work ends at once, as it would without a session; one with store work is held until the work is
+   * done, and whatever fails then is answered by failResponse. Both methods are put back on every path.
+   */
   private hookResponse(context: RequestSession): void {
     const { response } = context;
     const originalWriteHead = response.writeHead as (...args: unknown[]) => ServerResponse;
     const originalEnd = response.end as (...args: unknown[]) => ServerResponse;
+    const unhook = () => {
+      response.writeHead = originalWriteHead as typeof response.writeHead;
+      response.end = originalEnd as typeof response.end;
+    };
     response.writeHead = ((...args: unknown[]) => {
-      if (!context.cookieApplied) {
-        this.applyCookie(context, !context.state.isNew || this.planSave(context, false).write);
-      }
-      return originalWriteHead.apply(response, args);
+      const header = context.cookieApplied
+        ? undefined
+        : this.applyCookie(context, !context.state.isNew || this.planSave(context, false).write);
+      return originalWriteHead.apply(
+        response,
+        header === undefined ? args : keepCookieInHeaders(args, header),
+      );
     }) as typeof response.writeHead;
     let ending = false;
     response.end = ((...args: unknown[]) => {
       if (ending) return response;
       ending = true;
+      if (!this.hasWorkAtEnd(context)) {
+        try {
+          this.applyCookie(context, !context.state.isNew);
+        } finally {
+          unhook();
+        }
+        return originalEnd.apply(response, args);
+      }
       const releaseResponse = holdResponse(response);
-      this.commit(context).then(
-        () => {
-          response.end = originalEnd as typeof response.end;
+      this.commit(context)
+        .then(
+          () => undefined,
+          (error: unknown) => error ?? new Error('the session could not be saved'),
+        )
+        .then((saveError) => {
+          unhook();
           releaseResponse(() => {
-            this.applyCookie(context, !context.state.isNew);
-            originalEnd.apply(response, args);
+            if (saveError !== undefined) return this.failResponse(context, saveError);
+            try {
+              this.applyCookie(context, !context.state.isNew);
+              originalEnd.apply(response, args);
+            } catch (error) {
+              this.failResponse(context, error);
+            }
           });
-        },
-        (error: unknown) => {
-          response.end = originalEnd as typeof response.end;
-          releaseResponse(() => this.failResponse(context, error));
-        },
-      );
+        })
+        .catch((error: unknown) => this.failResponse(context, error));
       return response;
     }) as typeof response.end;
   }
+}
+
+/**
+ * Node lets headers given to writeHead replace the ones set before it, so a Set-Cookie given there would
+ * drop the session cookie: it is added to that Set-Cookie instead (headers as an object or a flat array).
+ */
+function keepCookieInHeaders(args: unknown[], cookie: string): unknown[] {
+  const index = typeof args[1] === 'string' ? 2 : 1;
+  const headers = args[index];
+  const isSetCookie = (name: unknown) => typeof name === 'string' && name.toLowerCase() === 'set-cookie';
+  const withCookie = (given: unknown) => [...(Array.isArray(given) ? given : [String(given)]), cookie];
+  const copy = [...args];
+  if (Array.isArray(headers)) {
+    // One Set-Cookie pair holding every value: Node 20 keeps only the last of repeated Set-Cookie pairs.
+    const position = headers.findIndex((name, at) => at % 2 === 0 && isSetCookie(name));
+    if (position === -1) return args;
+    copy[index] = headers.map((item: unknown, at) => (at === position + 1 ? withCookie(item) : item));
+    return copy;
+  }
+  if (typeof headers !== 'object' || headers === null) return args;
+  const name = Object.keys(headers).find(isSetCookie);
+  if (name === undefined) return args;
+  copy[index] = { ...headers, [name]: withCookie((headers as Record<string, unknown>)[name]) };
+  return copy;
+}
+
+/**
+ * The flash keys to store after a save: those another request flashed since this one loaded are kept, those
+ * this request aged are dropped, and this request's own are added.
+ */
+function mergeFlashKeys(stored: string[] | undefined, state: SessionState): string[] {
+  const kept = (stored ?? []).filter((key) => !state.agedFlashKeys.includes(key));
+  return [...new Set([...kept, ...state.flashedKeys])];
+}
+
+interface SavePlan {
+  write: boolean;
+  changes: SessionChanges;
+  changed: boolean;
+  error?: unknown;
 }

@@ -21,10 +21,15 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+const isStringList = (value: unknown): value is string[] =>
+  Array.isArray(value) && value.every((item) => typeof item === 'string');
+
 /** Accepts only a well-formed record; anything else read from a store counts as no session. */
 export function asSessionRecord(value: unknown): SessionRecord | undefined {
   if (!isObject(value) || !isObject(value.data) || !isObject(value.meta)) return undefined;
-  const { createdAt, lastSeenAt } = value.meta;
+  const { createdAt, lastSeenAt, flash, cookie } = value.meta;
   if (typeof createdAt !== 'number' || typeof lastSeenAt !== 'number') return undefined;
+  if (flash !== undefined && !isStringList(flash)) return undefined;
+  if (cookie !== undefined && !isObject(cookie)) return undefined;
   return value as unknown as SessionRecord;
 }

@@ -14,6 +14,18 @@ export interface UserSessionInfo {
 
 interface IndexEntry {
   userAgent?: string;
+  /** When the session was added to the index; the oldest is dropped first. */
+  addedAt?: number;
+}
+
+/** The most sessions one user keeps: a login beyond it signs out that user's oldest session. */
+export const maxSessionsPerUser = 100;
+const longestUserAgent = 256;
+const indexKeyPrefix = 'user-sessions:';
+
+/** Whether a store key holds a user's index rather than a session (stores must not evict those first). */
+export function isUserIndexKey(key: string): boolean {
+  return key.startsWith(indexKeyPrefix);
 }
 
 interface UserIndexRecord {
@@ -56,18 +68,18 @@ export class UserSessionIndex {
   }
 
   private indexKey(userId: string): string {
-    return `user-sessions:${createHash('sha256').update(userId).digest('base64url')}`;
+    return indexKeyPrefix + createHash('sha256').update(userId).digest('base64url');
   }
 
   private async update(
     userId: string,
-    change: (sessions: Record<string, IndexEntry>) => void,
+    change: (sessions: Record<string, IndexEntry>) => void | Promise<void>,
   ): Promise<void> {
     const key = this.indexKey(userId);
     await this.records.withKeyLock(key, async () => {
       const stored = (await this.records.getValue(key)) as UserIndexRecord | undefined;
       const sessions = { ...stored?.sessions };
-      change(sessions);
+      await change(sessions);
       if (Object.keys(sessions).length === 0) await this.records.removeKey(key);
       else await this.records.setValue(key, { sessions }, this.lifetimeMs && Date.now() + this.lifetimeMs);
     });
@@ -82,10 +94,30 @@ export class UserSessionIndex {
   ): Promise<void> {
     if (previousUser === nextUser) return;
     if (previousUser !== undefined)
-      await this.update(previousUser, (sessions) => delete sessions[sessionKey]);
-    if (nextUser !== undefined) {
-      await this.update(nextUser, (sessions) => (sessions[sessionKey] = userAgent ? { userAgent } : {}));
-    }
+      await this.update(previousUser, (sessions) => void delete sessions[sessionKey]);
+    if (nextUser !== undefined) await this.add(nextUser, sessionKey, userAgent);
+  }
+
+  /**
+   * Adds a session to its user's entry, keeping the entry bounded: entries of sessions that are gone are
+   * pruned, and past maxSessionsPerUser the oldest sessions are signed out (dropping them from the index
+   * alone would leave sessions that "sign out everywhere" cannot reach).
+   */
+  private async add(userId: string, sessionKey: string, userAgent: string | undefined): Promise<void> {
+    let signedOut: string[] = [];
+    await this.update(userId, async (sessions) => {
+      const listed = Object.keys(sessions);
+      const records = await Promise.all(listed.map((key) => this.records.readKey(key)));
+      listed.forEach((key, index) => records[index] === undefined && delete sessions[key]);
+      sessions[sessionKey] = {
+        ...(userAgent ? { userAgent: userAgent.slice(0, longestUserAgent) } : {}),
+        addedAt: Date.now(),
+      };
+      const byAge = Object.entries(sessions).sort(([, a], [, b]) => (a.addedAt ?? 0) - (b.addedAt ?? 0));
+      signedOut = byAge.slice(0, Math.max(0, byAge.length - maxSessionsPerUser)).map(([key]) => key);
+      for (const key of signedOut) delete sessions[key];
+    });
+    for (const key of signedOut) await this.records.removeSessionKey(key);
   }
 
   private async liveSessions(userId: string): Promise<Array<[string, IndexEntry, SessionRecord]>> {
@@ -118,7 +150,7 @@ export class UserSessionIndex {
     const revoked = (await this.liveSessions(user))
       .map(([sessionKey]) => sessionKey)
       .filter((key) => key !== kept);
-    for (const sessionKey of revoked) await this.records.removeKey(sessionKey);
+    for (const sessionKey of revoked) await this.records.removeSessionKey(sessionKey);
     await this.update(user, (sessions) => revoked.forEach((key) => delete sessions[key]));
     return revoked.length;
   }

@@ -5,15 +5,20 @@ import { join } from 'node:path';
 import { after } from 'node:test';
 import type { SessionOptions } from '../../src';
 
-const serverScript = join(__dirname, '..', 'fixtures', 'session-server.js');
-
 export interface ServerProcess {
   url: string;
   child: ChildProcess;
 }
 
-/** Starts the test app in a separate node process. It is killed when the file's tests end. */
-export async function startServerChild(options: SessionOptions): Promise<ServerProcess> {
+/**
+ * Starts the test app (or another server of spec/fixtures) in a separate node process. It is killed when
+ * the file's tests end.
+ */
+export async function startServerChild(
+  options: SessionOptions,
+  fixture = 'session-server',
+): Promise<ServerProcess> {
+  const serverScript = join(__dirname, '..', 'fixtures', `${fixture}.js`);
   const child = spawn(process.execPath, [serverScript], {
     env: { ...process.env, SESSION_OPTIONS: JSON.stringify(options) },
     stdio: ['ignore', 'pipe', 'inherit'],

@@ -65,7 +65,7 @@ export const redisStore: StoreUnderTest = {
   options: () => ({ store: redisStoreForTest() }),
 };
 
-function redisAnswers(): boolean {
+export function redisAnswers(): boolean {
   try {
     return (
       execFileSync('redis-cli', ['-h', '127.0.0.1', '-p', '6379', 'ping'], { encoding: 'utf8' }).trim() ===

@@ -12,7 +12,7 @@ async function timed<T>(request: Promise<T>): Promise<{ result: T; milliseconds:
 }
 
 describe('the redis driver when Redis goes down', () => {
-  it('answers 503 naming the store within 1.5 s, leaves cookieless requests alone, and recovers without a restart', async (context) => {
+  it('answers 503 within 1.5 s, leaves cookieless requests alone, and recovers without a restart', async (context) => {
     const redis = await OwnRedisServer.start();
     const { app, handler } = createTestApp({ driver: 'redis', redis: { url: redis.url, prefix: 'outage' } });
     context.after(() => handler.store.disconnect());
@@ -23,10 +23,8 @@ describe('the redis driver when Redis goes down', () => {
     await redis.stop();
     const down = await timed(supertest(app).get('/session').set('Cookie', cookie));
     assert.equal(down.result.status, 503);
-    assert.match(
-      down.result.body.message,
-      new RegExp(`session store \\(redis \\(redis://127.0.0.1:${redis.port}\\)\\) is unavailable`),
-    );
+    assert.equal(down.result.body.message, 'session store unavailable');
+    assert.doesNotMatch(down.result.text, new RegExp(String(redis.port)));
     assert.ok(down.milliseconds < 1500, `answered in ${down.milliseconds} ms`);
     await supertest(app).get('/untouched').expect(200);
     const write = await timed(supertest(app).put('/keys/new').send({ value: 1 }));

@@ -4,6 +4,8 @@ import type { NextFunction, Request, Response } from 'express';
 import supertest from 'supertest';
 import { createTestApp, sessionCookieOf, setCookieOf } from '../helpers/app';
 import { SwitchableStore } from '../helpers/switchable-store';
+import { testSecret } from '../helpers/stores';
+import { signSessionId } from '../../src/cookie';
 
 async function loggedInApp(options: Parameters<typeof createTestApp>[0] = {}) {
   const store = new SwitchableStore();
@@ -23,15 +25,35 @@ async function loggedInApp(options: Parameters<typeof createTestApp>[0] = {}) {
 }
 
 describe('when the store is down', () => {
-  it('answers 503 naming the store, instead of treating the user as logged out', async () => {
-    const { app, store, cookie } = await loggedInApp();
+  it('answers 503 instead of treating the user as logged out; the detail goes to the logger, not the client', async () => {
+    const logged: unknown[] = [];
+    const logger = {
+      warn: () => undefined,
+      error: (_message: string, error?: unknown) => logged.push(error),
+    };
+    const { app, store, cookie } = await loggedInApp({ logger });
     store.mode = 'failing';
     const response = await supertest(app).get('/session').set('Cookie', cookie).expect(503);
-    assert.match(
-      response.body.message,
-      /session store \(SwitchableStore\) is unavailable: connection refused/,
-    );
+    assert.equal(response.body.message, 'session store unavailable');
+    assert.doesNotMatch(response.text, /SwitchableStore|connection refused/);
     assert.deepEqual(setCookieOf(response), []);
+    const [error] = logged as Array<{ storeName: string; cause: Error }>;
+    assert.equal(error?.storeName, 'SwitchableStore');
+    assert.equal(error?.cause.message, 'connection refused');
+  });
+
+  it("does not show an express-session store's error, which can hold the raw session id, to the client", async () => {
+    const secretId = 'the-raw-session-id-0123456789';
+    const failing = {
+      get: (sid: string, done: (error: Error) => void) =>
+        done(new Error(`EACCES: open '/srv/sessions/${sid}.json'`)),
+      set: (_sid: string, _data: unknown, done: () => void) => done(),
+      destroy: (_sid: string, done: () => void) => done(),
+    };
+    const { app } = createTestApp({ store: failing, genid: () => secretId });
+    const cookie = `sid=${encodeURIComponent(signSessionId(secretId, testSecret))}`;
+    const response = await supertest(app).get('/session').set('Cookie', cookie).expect(503);
+    assert.doesNotMatch(response.text, /the-raw-session-id|srv|EACCES/);
   });
 
   it('does not affect a request without a session cookie that does not write to the session', async () => {

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import supertest from 'supertest';
 import { createSessionMiddleware, session } from '../../src';
 import { storeKeyOf } from '../../src/ids';
-import { createTestApp } from '../helpers/app';
+import { createTestApp, sessionCookieOf } from '../helpers/app';
+import { maxSessionsPerUser } from '../../src/user-index';
 import { startServerProcess } from '../helpers/processes';
 import { quietLogger, sharedStoresUnderTest, storesUnderTest, testSecret } from '../helpers/stores';
 
@@ -49,6 +51,39 @@ for (const store of storesUnderTest) {
       await second.post('/destroy');
       assert.deepEqual(await handler.listUserSessions('sharon'), []);
       assert.equal(await handler.revokeUserSessions('sharon'), 0);
+    });
+  });
+}
+
+for (const store of storesUnderTest) {
+  describe(`the user index on the ${store.name} store`, () => {
+    it('keeps at most 256 characters of a User-Agent', async () => {
+      const { app, handler } = createTestApp({ ...store.options(), userKey: 'userId' });
+      await supertest(app).put('/keys/userId').set('User-Agent', 'x'.repeat(15_000)).send({ value: 9 });
+      const [listed] = await handler.listUserSessions(9);
+      assert.equal(listed?.userAgent?.length, 256);
+    });
+
+    it(`keeps at most ${maxSessionsPerUser} sessions a user: the oldest is signed out for the newest`, async () => {
+      const { app, handler } = createTestApp({ ...store.options(), userKey: 'userId' });
+      const login = () => supertest(app).put('/keys/userId').send({ value: 'busy' }).expect(200);
+      const first = sessionCookieOf(await login())!;
+      for (let count = 1; count < maxSessionsPerUser; count += 1) await login();
+      assert.equal((await handler.listUserSessions('busy')).length, maxSessionsPerUser);
+      const newest = sessionCookieOf(await login())!;
+      assert.equal((await handler.listUserSessions('busy')).length, maxSessionsPerUser);
+      assert.deepEqual((await supertest(app).get('/session').set('Cookie', first)).body.data, {});
+      assert.equal((await supertest(app).get('/session').set('Cookie', newest)).body.data.userId, 'busy');
+    });
+
+    it('prunes entries of sessions that are gone when it is written', async () => {
+      const { app, handler } = createTestApp({ ...store.options(), userKey: 'userId' });
+      const gone = await supertest(app).put('/keys/userId').send({ value: 'p' });
+      await handler.store.delete(storeKeyOf(gone.body.id as string));
+      const kept = await supertest(app).put('/keys/userId').send({ value: 'p' });
+      const indexKey = `user-sessions:${createHash('sha256').update('p').digest('base64url')}`;
+      const index = (await handler.store.get(indexKey)) as { sessions: Record<string, unknown> };
+      assert.deepEqual(Object.keys(index.sessions), [storeKeyOf(kept.body.id as string)]);
     });
   });
 }

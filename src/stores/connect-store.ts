@@ -92,7 +92,13 @@ export class ExpressStoreAdapter extends KeyvAdapterBase {
   }
 
   async get<Value>(key: string): Promise<KeyvStorageGetResult<Value>> {
-    const stored = await call<ExpressSessionRecord | null>((done) => this.store.get(key, done));
+    const stored = await call<ExpressSessionRecord | null>((done) => this.store.get(key, done)).catch(
+      (error: unknown) => {
+        // express-session's own reading: a store (session-file-store) that reports a missing session as ENOENT
+        if ((error as NodeJS.ErrnoException | null)?.code === 'ENOENT') return undefined;
+        throw error;
+      },
+    );
     return (stored ? fromExpressRecord(stored) : undefined) as KeyvStorageGetResult<Value>;
   }
 

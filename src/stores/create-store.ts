@@ -9,6 +9,7 @@ import { FileStore } from './file-store';
 import { MemoryStore } from './memory-store';
 import { RedisStore } from './redis';
 import { watchStoreErrors } from './store-calls';
+import { isUserIndexKey } from '../user-index';
 
 const storeNames = new WeakMap<Keyv, string>();
 const ownKeyvs = new WeakSet<Keyv>();
@@ -71,10 +72,8 @@ function fromDriver(options: SessionStoreOptions): Keyv {
   if (driver === 'memory') {
     const { max, sweepInterval } = options.memory ?? {};
     const sweepIntervalMs = durationOption('memory.sweepInterval', sweepInterval, '1m');
-    return own(
-      new Keyv({ store: new MemoryStore({ max, sweepIntervalMs }), serialization: plainJson }),
-      'memory',
-    );
+    const memoryStore = new MemoryStore({ max, sweepIntervalMs, evictable: (key) => !isUserIndexKey(key) });
+    return own(new Keyv({ store: memoryStore, serialization: plainJson }), 'memory');
   }
   if (driver === 'redis') {
     const redisStore = new RedisStore(options.redis);
@@ -82,7 +81,8 @@ function fromDriver(options: SessionStoreOptions): Keyv {
   }
   const { directory, sweepInterval } = options.file ?? {};
   const sweepIntervalMs = durationOption('file.sweepInterval', sweepInterval, '10m');
-  const fileStore = new FileStore({ directory, sweepIntervalMs });
+  const lockTimeoutMs = durationOption('storeTimeout', options.storeTimeout, '5s');
+  const fileStore = new FileStore({ directory, sweepIntervalMs, lockTimeoutMs });
   fileStore.on('warning', (message: string) => (options.logger ?? console).warn(message));
   return own(new Keyv({ store: fileStore, serialization: plainJson }), `file (${fileStore.directory})`);
 }

@@ -11,6 +11,8 @@ export interface FileStoreOptions {
   sweepIntervalMs?: number;
   /** A lock file older than this is taken to be left by a crashed process. Default 10 s. */
   staleLockMs?: number;
+  /** How long a save waits for a session's lock before it fails. Default 5 s (the session's storeTimeout). */
+  lockTimeoutMs?: number;
 }
 
 interface StoredFile {
@@ -61,6 +63,7 @@ function writerOf(tempName: string): number {
 export class FileStore extends KeyvAdapterBase {
   readonly directory: string;
   private readonly staleLockMs: number;
+  private readonly lockTimeoutMs: number;
   private readonly processLock = new KeyedLock();
   private readonly reportedFiles = new Set<string>();
   private readonly sweepTimer: NodeJS.Timeout;
@@ -72,6 +75,7 @@ export class FileStore extends KeyvAdapterBase {
     super();
     this.directory = options.directory ?? join('storage', 'sessions');
     this.staleLockMs = options.staleLockMs ?? 10_000;
+    this.lockTimeoutMs = options.lockTimeoutMs ?? 5_000;
     this.sweepTimer = setInterval(() => void this.sweep(), options.sweepIntervalMs ?? 600_000);
     this.sweepTimer.unref();
   }
@@ -90,11 +94,29 @@ export class FileStore extends KeyvAdapterBase {
     return this.pathOf(`${name}.${process.pid}.${this.tempFiles}`, tempSuffix);
   }
 
+  /** Makes the directory once; a failure (a volume not mounted yet) is not remembered, the next call tries again. */
   private ensureDirectory(): Promise<unknown> {
-    this.directoryReady ??= mkdir(this.directory, { recursive: true }).then(() =>
-      this.removeStaleTempFiles(),
-    );
+    if (!this.directoryReady) {
+      const ready = mkdir(this.directory, { recursive: true }).then(() => this.removeStaleTempFiles());
+      this.directoryReady = ready;
+      ready.catch(() => {
+        if (this.directoryReady === ready) this.directoryReady = undefined;
+      });
+    }
     return this.directoryReady;
+  }
+
+  /** Runs a write into the directory; if the directory was removed meanwhile, makes it again and retries once. */
+  private async inDirectory<T>(write: () => Promise<T>): Promise<T> {
+    await this.ensureDirectory();
+    try {
+      return await write();
+    } catch (error) {
+      if (!isMissing(error)) throw error;
+      this.directoryReady = undefined;
+      await this.ensureDirectory();
+      return write();
+    }
   }
 
   private async readStoredFile(path: string): Promise<StoredFile | undefined> {
@@ -131,17 +153,22 @@ export class FileStore extends KeyvAdapterBase {
   }
 
   async set(key: string, value: unknown, expires?: number): Promise<boolean> {
-    await this.ensureDirectory();
     const name = this.fileName(key);
-    const stored: StoredFile = { key: this.prefixed(key), value: String(value), expires };
-    const tempPath = this.tempPathOf(name);
-    try {
-      await writeFile(tempPath, JSON.stringify(stored), { mode: 0o600 });
-      await rename(tempPath, this.pathOf(name, dataSuffix));
-    } catch (error) {
-      await unlink(tempPath).catch(() => undefined);
-      throw error;
-    }
+    const text = JSON.stringify({
+      key: this.prefixed(key),
+      value: String(value),
+      expires,
+    } satisfies StoredFile);
+    await this.inDirectory(async () => {
+      const tempPath = this.tempPathOf(name);
+      try {
+        await writeFile(tempPath, text, { mode: 0o600 });
+        await rename(tempPath, this.pathOf(name, dataSuffix));
+      } catch (error) {
+        await unlink(tempPath).catch(() => undefined);
+        throw error;
+      }
+    });
     return true;
   }
 
@@ -236,16 +263,16 @@ export class FileStore extends KeyvAdapterBase {
   }
 
   /**
-   * Runs `task` while holding this session's lock, shared by every process on the directory:
-   * a lock file created exclusively, holding the owner's pid, removed by its owner, and taken over when
-   * its owner is gone or it is older than staleLockMs.
+   * Runs `task` while holding this session's lock, shared by every process on the directory: a lock file
+   * created exclusively, holding the owner's pid, removed by its owner, and taken over when its owner is
+   * gone or it is older than staleLockMs. Waiting for it (queue included) is bounded by lockTimeoutMs.
    */
   withLock<T>(key: string, task: () => Promise<T>): Promise<T> {
+    const deadline = Date.now() + this.lockTimeoutMs;
     return this.processLock.run(key, async () => {
-      await this.ensureDirectory();
       const name = this.fileName(key);
       const lockPath = this.pathOf(name, lockSuffix);
-      await this.acquireLockFile(name, lockPath);
+      await this.inDirectory(() => this.acquireLockFile(name, lockPath, deadline));
       try {
         return await task();
       } finally {
@@ -254,11 +281,15 @@ export class FileStore extends KeyvAdapterBase {
     });
   }
 
-  /** The lock file appears whole, pid included: written as a temp file, then hard-linked into place. */
-  private async acquireLockFile(name: string, lockPath: string): Promise<void> {
+  /**
+   * The lock file appears whole, pid included: written as a temp file, then hard-linked into place (a
+   * process killed at any point leaves either no lock or one naming a dead owner). The temp file is removed
+   * on every path, a failed write (a full disk) included.
+   */
+  private async acquireLockFile(name: string, lockPath: string, deadline: number): Promise<void> {
     const tempPath = this.tempPathOf(name);
-    await writeFile(tempPath, String(process.pid));
     try {
+      await writeFile(tempPath, String(process.pid));
       for (let attempt = 0; ; attempt += 1) {
         try {
           await link(tempPath, lockPath);
@@ -267,6 +298,9 @@ export class FileStore extends KeyvAdapterBase {
           if (!isTaken(error)) throw error;
         }
         if (await this.isStaleLock(lockPath)) await unlink(lockPath).catch(() => undefined);
+        if (Date.now() >= deadline) {
+          throw new Error(`the session lock ${lockPath} was not released within ${this.lockTimeoutMs} ms`);
+        }
         await pause(Math.min(2 + attempt, 20));
       }
     } finally {

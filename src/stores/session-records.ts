@@ -18,6 +18,18 @@ function isLockingAdapter(adapter: unknown): adapter is LockingAdapter {
   return typeof (adapter as Partial<LockingAdapter> | null)?.withLock === 'function';
 }
 
+/** Stands for a stored value that cannot be parsed: not a record, so not a session. */
+const unreadable = Symbol('unreadable stored value');
+
+function parseEnvelope(stored: string): { value?: unknown; expires?: unknown } | undefined {
+  try {
+    const parsed: unknown = JSON.parse(stored);
+    return typeof parsed === 'object' && parsed !== null ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * The four operations the lifecycle needs from a store (read, write, remove, lock), over any Keyv.
  * Session ids are hashed into store keys, except for express-session stores, which keep the raw id
@@ -30,11 +42,12 @@ export class SessionRecords {
   private readonly processLock = new KeyedLock();
   /** The adapter of a Keyv made for a driver, read and written directly (same format, less overhead). */
   private readonly ownAdapter: KeyvAdapterBase | undefined;
+  private readonly reportedKeys = new Set<string>();
 
   constructor(
     readonly keyv: Keyv,
     private readonly timeoutMs: number,
-    logger: SessionLogger,
+    private readonly logger: SessionLogger,
   ) {
     watchStoreErrors(keyv, logger);
     this.ownAdapter = ownAdapterOf(keyv);
@@ -54,16 +67,33 @@ export class SessionRecords {
     return this.readKey(this.keyOf(sessionId));
   }
 
+  /** The session record at a store key; a corrupt or foreign value counts as no session (and is reported once). */
   async readKey(key: string): Promise<SessionRecord | undefined> {
-    return asSessionRecord(await this.getValue(key));
+    const value = await this.getValue(key);
+    const record = asSessionRecord(value);
+    if (record === undefined && value !== undefined) this.reportUnreadable(key);
+    return record;
+  }
+
+  private reportUnreadable(key: string): void {
+    if (this.reportedKeys.has(key) || this.reportedKeys.size >= 1000) return;
+    this.reportedKeys.add(key);
+    this.logger.warn(
+      `routing-controllers-session: the stored session ${key} in ${this.storeName} is not a session record; it counts as no session.`,
+    );
   }
 
   async write(sessionId: string, record: SessionRecord, expiresAt: number): Promise<void> {
     await this.setValue(this.keyOf(sessionId), record, expiresAt);
   }
 
+  /** Removes a session under its lock: a save that read it before cannot write it back afterwards. */
   async remove(sessionId: string): Promise<void> {
-    await this.removeKey(this.keyOf(sessionId));
+    await this.removeSessionKey(this.keyOf(sessionId));
+  }
+
+  async removeSessionKey(key: string): Promise<void> {
+    await this.withKeyLock(key, () => this.removeKey(key));
   }
 
   async removeKey(key: string): Promise<void> {
@@ -74,15 +104,25 @@ export class SessionRecords {
   /** Any value kept beside the sessions (the user index), by store key. */
   getValue(key: string): Promise<unknown> {
     const { ownAdapter } = this;
-    if (!ownAdapter) return this.call(key, () => this.keyv.get(key));
+    if (!ownAdapter)
+      return this.call(key, () => this.keyv.get(key)).catch((error: unknown) => this.unparsable(key, error));
     return this.call(key, async () => {
       const stored = await ownAdapter.get<string>(key);
       if (typeof stored !== 'string') return undefined;
-      const { value, expires } = JSON.parse(stored) as { value: unknown; expires?: number };
-      if (expires === undefined || expires > Date.now()) return value;
+      const envelope = parseEnvelope(stored);
+      if (envelope === undefined) return unreadable;
+      const { value, expires } = envelope;
+      if (typeof expires !== 'number' || expires > Date.now()) return value;
       await ownAdapter.delete(key);
       return undefined;
     });
+  }
+
+  /** Keyv's own parse of a value that is not JSON fails the read: that is a corrupt value, not an outage. */
+  private unparsable(key: string, error: unknown): unknown {
+    if (error instanceof SessionStoreUnavailableError && error.cause instanceof SyntaxError)
+      return unreadable;
+    throw error;
   }
 
   async setValue(key: string, value: unknown, expiresAt?: number): Promise<void> {
