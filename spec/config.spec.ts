@@ -29,7 +29,7 @@ describe('options checked at start-up', () => {
       () => session({ driver: 'mongo' as never, secret: strongSecret }),
       (error: unknown) =>
         error instanceof SessionConfigError &&
-        /driver is "mongo"; write one of 'file', 'memory', 'redis'/.test(error.message),
+        /driver is "mongo"; it must be one of 'file', 'memory', 'redis'/.test(error.message),
     );
   });
 

@@ -13,6 +13,8 @@ export type Duration = number | string;
 
 export type SessionDriver = 'file' | 'memory' | 'redis';
 
+export type SessionSecret = string | Buffer;
+
 export interface SessionLogger {
   warn(message: string): void;
   error(message: string, error?: unknown): void;
@@ -38,8 +40,10 @@ type ClassType = Function;
 export interface SessionOptions extends SessionStoreOptions {
   /** Cookie name. Default `'sid'`. */
   name?: string;
-  /** Signs the cookie. An array rotates secrets: sign with the first, accept any. */
-  secret?: string | string[];
+  /** Signs the cookie (strings or Buffers). An array rotates secrets: sign with the first, accept any. */
+  secret?: SessionSecret | SessionSecret[];
+  /** express-session's old name for `name`. */
+  key?: string;
   cookie?: SessionCookieOptions;
   /** Send the cookie on every response, restarting its maxAge. Default false. */
   rolling?: boolean;
@@ -76,7 +80,7 @@ export interface SessionOptions extends SessionStoreOptions {
 
 export interface ResolvedSessionConfig {
   name: string;
-  secrets: string[];
+  secrets: SessionSecret[];
   cookie: SessionCookieOptions;
   rolling: boolean;
   resave: boolean;
@@ -119,7 +123,7 @@ function oneOf<T extends string>(name: string, value: T | undefined, allowed: re
   if (value === undefined) return fallback;
   if (!allowed.includes(value)) {
     throw new SessionConfigError(
-      `Option ${name} is ${JSON.stringify(value)}; write one of ${allowed.map((item) => `'${item}'`).join(', ')}.`,
+      `Option ${name} is ${JSON.stringify(value)}; it must be one of ${allowed.map((item) => `'${item}'`).join(', ')}.`,
     );
   }
   return value;
@@ -129,11 +133,22 @@ export function checkDriver(driver: unknown): SessionDriver {
   return oneOf('driver', driver as SessionDriver | undefined, drivers, 'file');
 }
 
-function resolveSecrets(secret: string | string[] | undefined, logger: SessionLogger): string[] {
+function resolveSecrets(
+  secret: SessionSecret | SessionSecret[] | undefined,
+  logger: SessionLogger,
+): SessionSecret[] {
+  if (Array.isArray(secret) && secret.length === 0) {
+    throw new SessionConfigError(
+      'The secret option array is empty; it must contain one or more strings or Buffers (the first signs).',
+    );
+  }
   const given: unknown[] = Array.isArray(secret) ? secret : [secret];
-  const secrets = given.filter((item): item is string => item !== undefined && item !== '');
-  if (secrets.some((item) => typeof item !== 'string')) {
-    throw new SessionConfigError('Option secret must be a string or an array of strings.');
+  const secrets = given.filter(
+    (item): item is SessionSecret =>
+      item !== undefined && item !== '' && !(Buffer.isBuffer(item) && item.length === 0),
+  );
+  if (secrets.some((item) => typeof item !== 'string' && !Buffer.isBuffer(item))) {
+    throw new SessionConfigError('Option secret must be a string, a Buffer, or an array of them.');
   }
   const production = process.env.NODE_ENV === 'production';
   if (secrets.length === 0) {
@@ -247,8 +262,9 @@ export function resolveConfig(options: SessionOptions = {}): ResolvedSessionConf
   if (options.genid !== undefined && typeof options.genid !== 'function') {
     throw new SessionConfigError('Option genid must be a function (request) => string.');
   }
-  if (options.name !== undefined && !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(options.name)) {
-    throw new SessionConfigError(`Option name ${JSON.stringify(options.name)} is not a valid cookie name.`);
+  const name = options.name ?? options.key ?? 'sid';
+  if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(name)) {
+    throw new SessionConfigError(`Option name ${JSON.stringify(name)} is not a valid cookie name.`);
   }
   const idleTimeoutMs = durationOption('idleTimeout', options.idleTimeout, '2h');
   const absoluteTimeoutMs =
@@ -260,7 +276,6 @@ export function resolveConfig(options: SessionOptions = {}): ResolvedSessionConf
     options.touchInterval,
     Math.min(idleTimeoutMs / 10, 60_000) / 1000,
   );
-  const name = options.name ?? 'sid';
   const cookie = checkCookie(name, {
     httpOnly: true,
     secure: 'auto',

@@ -120,12 +120,15 @@ function stripUndefined<T extends object>(object: T): T {
   return Object.fromEntries(Object.entries(object).filter(([, value]) => value !== undefined)) as T;
 }
 
-function signature(value: string, secret: string): string {
+/** A signing secret: a string or the bytes of one. */
+export type CookieSecret = string | Buffer;
+
+function signature(value: string, secret: CookieSecret): string {
   return createHmac('sha256', secret).update(value).digest('base64').replace(/=+$/, '');
 }
 
 /** express-session's cookie value: `s:<id>.<HMAC-SHA256 in base64 without padding>`. */
-export function signSessionId(id: string, secret: string): string {
+export function signSessionId(id: string, secret: CookieSecret): string {
   return `s:${id}.${signature(id, secret)}`;
 }
 
@@ -138,7 +141,7 @@ export interface UnsignedSessionId {
 /** Checks the signature against every secret; undefined for anything unsigned, malformed or forged. */
 export function unsignSessionId(
   cookieValue: string,
-  secrets: readonly string[],
+  secrets: readonly CookieSecret[],
 ): UnsignedSessionId | undefined {
   if (!cookieValue.startsWith('s:')) return undefined;
   const signed = cookieValue.slice(2);
@@ -155,15 +158,36 @@ export function unsignSessionId(
   return undefined;
 }
 
-/** The session id from the request's cookie header, if one is present and correctly signed. */
+/** What cookie-parser leaves on a request, when it ran first. */
+interface ParsedCookies {
+  cookies?: Record<string, unknown>;
+  signedCookies?: Record<string, unknown>;
+}
+
+/**
+ * The session id from the request's cookie header, if one is present and correctly signed; as in
+ * express-session, failing that, from cookie-parser's `req.signedCookies` (already verified) or `req.cookies`.
+ */
 export function readSessionId(
   request: IncomingMessage,
   cookieName: string,
-  secrets: readonly string[],
+  secrets: readonly CookieSecret[],
 ): UnsignedSessionId | undefined {
   const header = request.headers.cookie;
-  if (typeof header !== 'string' || header.length === 0) return undefined;
-  const value = parseCookie(header)[cookieName];
-  if (value === undefined || value.length > longestCookieValue) return undefined;
+  const fromHeader =
+    typeof header === 'string' && header.length > 0
+      ? unsignCookie(parseCookie(header)[cookieName], secrets)
+      : undefined;
+  if (fromHeader) return fromHeader;
+  const { signedCookies, cookies } = request as IncomingMessage & ParsedCookies;
+  const verified = signedCookies?.[cookieName];
+  if (typeof verified === 'string' && verified.length > 0 && verified.length <= longestCookieValue) {
+    return { id: verified, signedWithCurrentSecret: true };
+  }
+  return unsignCookie(cookies?.[cookieName], secrets);
+}
+
+function unsignCookie(value: unknown, secrets: readonly CookieSecret[]): UnsignedSessionId | undefined {
+  if (typeof value !== 'string' || value.length > longestCookieValue) return undefined;
   return unsignSessionId(value, secrets);
 }

@@ -132,6 +132,8 @@ export class SessionLifecycle {
           '`middlewares: [createSessionMiddleware(options)]`, and mount only one session middleware per app.',
       );
     }
+    // Another session middleware already put a session here: leave it alone, as express-session does.
+    if (owner === undefined && request.session !== undefined && request.session !== null) return undefined;
     const slot: RequestSlot = { lifecycle: this };
     (request as SlottedRequest)[requestSlot] = slot;
     prepareRequestPrototype(Object.getPrototypeOf(request) as object);
@@ -143,6 +145,8 @@ export class SessionLifecycle {
         this.install(context);
         return context;
       };
+      // saveUninitialized stores and sends a cookie for every new session, touched or not
+      if (this.config.saveUninitialized) slot.buildSession();
       return undefined;
     }
     return this.load(cookieId).then(({ record, anonymous }) => {
