@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import type { Keyv, KeyvStorageAdapter } from 'keyv';
+import type { Keyv } from 'keyv';
 import type { SessionCookieOptions } from './cookie';
 import { SessionCookie } from './cookie';
 import { parseDuration } from './duration';
@@ -10,6 +10,14 @@ import type { ExpressSessionStore } from './stores/connect-store';
 
 /** A number of seconds, or a string such as '90s', '30m', '2h', '7d'. */
 export type Duration = number | string;
+
+/** A Keyv storage adapter of either Keyv version (@keyv/postgres, @keyv/sqlite, ...), by its shape. */
+export interface KeyvStorageAdapterLike {
+  get(key: string): unknown;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  set(key: string, value: any, expiresOrTtl?: number): unknown;
+  delete(key: string): unknown;
+}
 
 export type SessionDriver = 'file' | 'memory' | 'redis';
 
@@ -23,8 +31,8 @@ export interface SessionLogger {
 export interface SessionStoreOptions {
   /** Which built-in store to use when `store` is not given. Default `'file'`. */
   driver?: SessionDriver;
-  /** A Keyv instance, a Keyv storage adapter, or an express-session store (connect-redis, ...). */
-  store?: Keyv | KeyvStorageAdapter | KeyvAdapterBase | ExpressSessionStore;
+  /** A Keyv instance (Keyv 5 or 6), a Keyv storage adapter, or an express-session store (connect-redis, ...). */
+  store?: Keyv | KeyvStorageAdapterLike | KeyvAdapterBase | ExpressSessionStore;
   file?: { directory?: string; sweepInterval?: Duration };
   memory?: { max?: number; sweepInterval?: Duration };
   redis?: { url?: string; prefix?: string; connectTimeout?: Duration; commandTimeout?: Duration };

@@ -1,4 +1,7 @@
 import './express-request';
+import { session } from './middleware';
+
+export default session;
 export { session, createSessionMiddleware, createLifecycle } from './middleware';
 export type { SessionHandler, SessionMiddlewareClass, NextFunction, UserSessions } from './middleware';
 export type { UserSessionInfo } from './user-index';

@@ -1,6 +1,7 @@
 import { plainToInstance } from 'class-transformer';
 import type { ValidationError } from 'class-validator';
-import { validate } from 'class-validator';
+import { getMetadataStorage, validate } from 'class-validator';
+import { SessionConfigError } from './errors';
 import type { ResolvedSessionConfig } from './config';
 import { SessionValidationError } from './errors';
 import type { LifecycleChecks } from './lifecycle';
@@ -47,10 +48,41 @@ export async function validateAgainst<T>(
   };
 }
 
+/** Where class-transformer keeps @Type() metadata; the package has no typed entry point for it. */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { defaultMetadataStorage } = require('class-transformer/cjs/storage') as {
+  defaultMetadataStorage: { findTypeMetadata(target: object, propertyName: string): unknown };
+};
+
+/**
+ * Fails at start-up when the schema's decorators are invisible to this library's class-validator and
+ * class-transformer: with two copies installed, nested data would otherwise be let through unchecked.
+ */
+export function assertSchemaVisible(schema: ClassConstructor): void {
+  const rules = getMetadataStorage().getTargetValidationMetadatas(schema, '', true, false);
+  const twoCopies =
+    'This happens when the app has its own copy of the package: class-validator and class-transformer are ' +
+    'peer dependencies of routing-controllers-session, so install one copy of each (npm ls class-validator class-transformer).';
+  if (rules.length === 0) {
+    throw new SessionConfigError(
+      `Option schema: ${schema.name} has no class-validator decorators that this library can see. ${twoCopies}`,
+    );
+  }
+  const nested = rules.filter((rule) => rule.type === 'nestedValidation');
+  const untyped = nested.find((rule) => !defaultMetadataStorage.findTypeMetadata(schema, rule.propertyName));
+  if (untyped) {
+    throw new SessionConfigError(
+      `Option schema: ${schema.name}.${untyped.propertyName} is @ValidateNested() but has no @Type(() => ...) that ` +
+        `this library can see, so its contents would not be checked. Add @Type(() => TheClass), or: ${twoCopies}`,
+    );
+  }
+}
+
 /** The lifecycle checks for the app's session schema: refuse invalid saves, discard or refuse invalid loads. */
 export function schemaChecks(config: ResolvedSessionConfig): LifecycleChecks {
   const schema = config.schema as ClassConstructor | undefined;
   if (!schema) return {};
+  assertSchemaVisible(schema);
   return {
     beforeSave: async (data) => {
       const { problem } = await validateAgainst(schema, data);

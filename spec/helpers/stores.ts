@@ -5,6 +5,7 @@ import { after } from 'node:test';
 import { execFileSync } from 'node:child_process';
 import KeyvSqlite from '@keyv/sqlite';
 import { Keyv } from 'keyv';
+import { Keyv as Keyv5 } from 'keyv5';
 import type { SessionOptions } from '../../src';
 import { RedisStore } from '../../src';
 
@@ -24,6 +25,17 @@ function temporaryDirectory(label: string): string {
   return directory;
 }
 
+/** A Keyv over a SQLite file of its own, closed before its directory is removed after the file's tests. */
+function sqliteKeyv<K extends { disconnect(): Promise<void> }>(make: (url: string) => K): K {
+  const directory = mkdtempSync(join(tmpdir(), 'rcs-sqlite-'));
+  const keyv = make(`sqlite://${join(directory, 'sessions.sqlite')}`);
+  after(async () => {
+    await keyv.disconnect();
+    rmSync(directory, { recursive: true, force: true });
+  });
+  return keyv;
+}
+
 export const memoryStore: StoreUnderTest = {
   name: 'memory',
   options: () => ({ driver: 'memory' }),
@@ -38,11 +50,17 @@ export const fileStore: StoreUnderTest = {
 export const sqliteStore: StoreUnderTest = {
   name: 'sqlite (@keyv/sqlite through store:)',
   options: () => {
-    const keyv = new Keyv({
-      store: new KeyvSqlite(`sqlite://${join(temporaryDirectory('sqlite'), 'sessions.sqlite')}`),
-    });
-    after(() => keyv.disconnect());
+    const keyv = sqliteKeyv((url) => new Keyv({ store: new KeyvSqlite(url) }));
     return { store: keyv };
+  },
+};
+
+/** A Keyv 5 instance over a Keyv-5 adapter, the way an app that installed @keyv/sqlite (built on keyv 5) has it. */
+export const keyv5SqliteStore: StoreUnderTest = {
+  name: 'sqlite through a Keyv 5 instance',
+  options: () => {
+    const keyv = sqliteKeyv((url) => new Keyv5({ store: new KeyvSqlite(url) }));
+    return { store: keyv as unknown as Keyv };
   },
 };
 
@@ -98,6 +116,7 @@ export const storesUnderTest: StoreUnderTest[] = [
   memoryStore,
   fileStore,
   sqliteStore,
+  keyv5SqliteStore,
   ...(redisAnswers() ? [redisStore] : []),
 ];
 

@@ -1,11 +1,12 @@
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { IsArray, IsOptional, IsString } from 'class-validator';
+import { IsArray, IsOptional, IsString, ValidateNested } from 'class-validator';
 import supertest from 'supertest';
 import { createTestApp, sessionCookieOf } from '../helpers/app';
 import type { StoreUnderTest } from '../helpers/stores';
-import { quietLogger, storesUnderTest } from '../helpers/stores';
+import { quietLogger, storesUnderTest, testSecret } from '../helpers/stores';
+import { SessionConfigError, session } from '../../src';
 
 class AppSession {
   @IsOptional() @IsString() theme?: string;
@@ -79,3 +80,30 @@ for (const store of storesUnderTest) {
     });
   });
 }
+
+describe('a schema class whose decorators this library cannot see', () => {
+  class Address {
+    @IsString() city!: string;
+  }
+
+  class Undecorated {
+    theme?: string;
+  }
+
+  class NestedWithoutType {
+    @IsOptional() @ValidateNested() address?: Address;
+  }
+
+  it('fails at start-up, naming the class and the way out (one copy of class-validator and class-transformer)', () => {
+    assert.throws(
+      () => session({ secret: testSecret, driver: 'memory', schema: Undecorated }),
+      (error) =>
+        error instanceof SessionConfigError &&
+        /Undecorated has no class-validator decorators.*one copy of each/.test(error.message),
+    );
+    assert.throws(
+      () => session({ secret: testSecret, driver: 'memory', schema: NestedWithoutType }),
+      /NestedWithoutType\.address is @ValidateNested\(\) but has no @Type/,
+    );
+  });
+});

@@ -1,5 +1,4 @@
 import { EventEmitter } from 'node:events';
-import type { KeyvStorageGetResult } from 'keyv';
 import type { SessionCookieJSON } from '../cookie';
 import type { SessionRecord } from '../record';
 import { asSessionRecord } from '../record';
@@ -91,7 +90,7 @@ export class ExpressStoreAdapter extends KeyvAdapterBase {
     if (store instanceof EventEmitter) store.on('error', (error: unknown) => this.emit('error', error));
   }
 
-  async get<Value>(key: string): Promise<KeyvStorageGetResult<Value>> {
+  async get(key: string): Promise<unknown> {
     const stored = await call<ExpressSessionRecord | null>((done) => this.store.get(key, done)).catch(
       (error: unknown) => {
         // express-session's own reading: a store (session-file-store) that reports a missing session as ENOENT
@@ -99,10 +98,10 @@ export class ExpressStoreAdapter extends KeyvAdapterBase {
         throw error;
       },
     );
-    return (stored ? fromExpressRecord(stored) : undefined) as KeyvStorageGetResult<Value>;
+    return stored ? fromExpressRecord(stored) : undefined;
   }
 
-  async set(key: string, value: unknown): Promise<boolean> {
+  protected async setUntil(key: string, value: unknown): Promise<boolean> {
     const expressRecord = toExpressRecord(value as KeyvEnvelope);
     await call((done) => this.store.set(key, expressRecord, done));
     return true;

@@ -1,6 +1,5 @@
 import { Keyv } from 'keyv';
-import type { KeyvStorageAdapter } from 'keyv';
-import type { SessionStoreOptions } from '../config';
+import type { KeyvStorageAdapterLike, SessionStoreOptions } from '../config';
 import { checkDriver, durationOption } from '../config';
 import { SessionConfigError } from '../errors';
 import { KeyvAdapterBase } from './adapter-base';
@@ -22,17 +21,37 @@ function isKeyv(candidate: unknown): candidate is Keyv {
   );
 }
 
-function isStorageAdapter(candidate: unknown): candidate is KeyvStorageAdapter {
-  const adapter = candidate as Partial<KeyvStorageAdapter> | null;
+function isStorageAdapter(candidate: unknown): candidate is KeyvStorageAdapterLike {
+  const adapter = candidate as Partial<KeyvStorageAdapterLike> | null;
   return typeof adapter?.get === 'function' && typeof adapter.set === 'function';
 }
 
 /**
  * Plain JSON for the Keyvs this library makes: session data is checked to be JSON-safe when it is set, so
  * Keyv's own serializer (a deep copy that tags Buffers and BigInts, and a reviver on every parse) is cost
- * without use.
+ * without use. Keyv 6 reads `serialization`, Keyv 5 `serialize` and `deserialize`.
  */
-const plainJson = { stringify: JSON.stringify, parse: JSON.parse };
+const plainJson = {
+  serialization: { stringify: JSON.stringify, parse: JSON.parse },
+  serialize: JSON.stringify,
+  deserialize: JSON.parse,
+};
+/** No serialization: the adapter takes and gives objects (an express-session store). */
+const noSerialization = { serialization: false, serialize: undefined, deserialize: undefined };
+
+/** A Keyv of whichever version the app installed, over one of our adapters. */
+function keyvOver(store: object, serialization: object): Keyv {
+  return new Keyv({ store, ...serialization } as ConstructorParameters<typeof Keyv>[0]);
+}
+
+/**
+ * A Keyv the app passed in throws its store's errors: Keyv 5 would otherwise turn a failed read into
+ * `undefined` without a word, and an outage must never look like "no session".
+ */
+function throwingErrors(keyv: Keyv): Keyv {
+  if ('throwOnErrors' in keyv) (keyv as { throwOnErrors: boolean }).throwOnErrors = true;
+  return keyv;
+}
 
 /** A Keyv this library made for a driver: no namespace, plain JSON, one of our adapters. */
 function own(keyv: Keyv, name: string): Keyv {
@@ -55,12 +74,14 @@ function named(keyv: Keyv, name: string): Keyv {
 }
 
 function fromUserStore(store: unknown): Keyv {
-  if (isKeyv(store)) return named(store, `Keyv (${store.store?.constructor?.name ?? 'custom'})`);
+  if (isKeyv(store))
+    return named(throwingErrors(store), `Keyv (${store.store?.constructor?.name ?? 'custom'})`);
   const storeName = (store as object).constructor?.name ?? 'custom store';
   if (isExpressSessionStore(store)) {
-    return named(new Keyv({ store: new ExpressStoreAdapter(store), serialization: false }), storeName);
+    return named(keyvOver(new ExpressStoreAdapter(store), noSerialization), storeName);
   }
-  if (isStorageAdapter(store)) return named(new Keyv({ store }), storeName);
+  if (isStorageAdapter(store))
+    return named(throwingErrors(new Keyv({ store } as ConstructorParameters<typeof Keyv>[0])), storeName);
   throw new SessionConfigError(
     'Option store must be a Keyv instance, a Keyv storage adapter or an express-session store ' +
       '(with get, set and destroy); use driver instead for the built-in stores.',
@@ -73,18 +94,18 @@ function fromDriver(options: SessionStoreOptions): Keyv {
     const { max, sweepInterval } = options.memory ?? {};
     const sweepIntervalMs = durationOption('memory.sweepInterval', sweepInterval, '1m');
     const memoryStore = new MemoryStore({ max, sweepIntervalMs, evictable: (key) => !isUserIndexKey(key) });
-    return own(new Keyv({ store: memoryStore, serialization: plainJson }), 'memory');
+    return own(keyvOver(memoryStore, plainJson), 'memory');
   }
   if (driver === 'redis') {
     const redisStore = new RedisStore(options.redis);
-    return own(new Keyv({ store: redisStore, serialization: plainJson }), `redis (${redisStore.displayUrl})`);
+    return own(keyvOver(redisStore, plainJson), `redis (${redisStore.displayUrl})`);
   }
   const { directory, sweepInterval } = options.file ?? {};
   const sweepIntervalMs = durationOption('file.sweepInterval', sweepInterval, '10m');
   const lockTimeoutMs = durationOption('storeTimeout', options.storeTimeout, '5s');
   const fileStore = new FileStore({ directory, sweepIntervalMs, lockTimeoutMs });
   fileStore.on('warning', (message: string) => (options.logger ?? console).warn(message));
-  return own(new Keyv({ store: fileStore, serialization: plainJson }), `file (${fileStore.directory})`);
+  return own(keyvOver(fileStore, plainJson), `file (${fileStore.directory})`);
 }
 
 /**

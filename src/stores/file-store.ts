@@ -152,7 +152,7 @@ export class FileStore extends KeyvAdapterBase {
     return stored.value;
   }
 
-  async set(key: string, value: unknown, expires?: number): Promise<boolean> {
+  protected async setUntil(key: string, value: unknown, expires: number | undefined): Promise<boolean> {
     const name = this.fileName(key);
     const text = JSON.stringify({
       key: this.prefixed(key),

@@ -54,7 +54,7 @@ export class MemoryStore extends KeyvAdapterBase {
     return entry.value;
   }
 
-  async set(key: string, value: unknown, expires?: number): Promise<boolean> {
+  protected async setUntil(key: string, value: unknown, expires: number | undefined): Promise<boolean> {
     const entries = this.mapOf(key);
     const storedKey = this.prefixed(key);
     entries.delete(storedKey);

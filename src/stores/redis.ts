@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import type { KeyvStorageGetResult } from 'keyv';
 import type { Duration, SessionStoreOptions } from '../config';
 import { durationOption } from '../config';
 import { withDeadline } from '../deadline';
@@ -9,7 +8,7 @@ import { KeyedLock } from './keyed-lock';
 
 type RedisOptions = NonNullable<SessionStoreOptions['redis']>;
 
-/** The parts of @redis/client and @keyv/redis this store uses. */
+/** The parts of a node-redis client this store uses. */
 interface RedisClient {
   readonly isOpen: boolean;
   readonly isReady: boolean;
@@ -19,13 +18,8 @@ interface RedisClient {
   on(event: string, listener: (error?: unknown) => void): unknown;
 }
 
-/** @keyv/redis serves clear() (a namespaced SCAN); get, set and delete go to the client directly. */
-interface KeyvRedisAdapter {
-  clear(): Promise<void>;
-}
-
-interface KeyvRedisModule {
-  default: new (client: RedisClient, options: object) => KeyvRedisAdapter;
+/** The parts of the `redis` package (node-redis) this store uses. */
+interface RedisModule {
   createClient(options: object): RedisClient;
 }
 
@@ -38,7 +32,6 @@ interface HeldLock {
 
 interface Connection {
   client: RedisClient;
-  adapter: KeyvRedisAdapter;
 }
 
 const releaseLockScript =
@@ -53,17 +46,15 @@ const pause = (milliseconds: number) => new Promise((resolve) => setTimeout(reso
 
 function requireInstalled(): void {
   try {
-    require.resolve('@keyv/redis');
+    require.resolve('redis');
   } catch {
-    throw new SessionConfigError(
-      "driver 'redis' needs the @keyv/redis package: npm install --save-exact @keyv/redis@6.0.0-rc.1",
-    );
+    throw new SessionConfigError("driver 'redis' needs the redis package (node-redis): npm install redis");
   }
 }
 
 /**
- * Sessions in Redis, in @keyv/redis's key layout; @keyv/redis (and the client it ships) is loaded on first
- * use, so apps without Redis need not install it.
+ * Sessions in Redis; the redis package (node-redis) is loaded on first use, so apps without Redis need not
+ * install it.
  * Every command is bounded by `commandTimeout`; commands are not queued while Redis is unreachable, so an
  * outage fails fast. `withLock` takes a short Redis lock (SET NX PX, released by its owner only) so saves
  * from several processes merge instead of overwriting each other.
@@ -91,7 +82,7 @@ export class RedisStore extends KeyvAdapterBase {
   }
 
   private async createConnection(): Promise<Connection> {
-    const { default: KeyvRedis, createClient } = (await import('@keyv/redis')) as unknown as KeyvRedisModule;
+    const { createClient } = (await import('redis')) as unknown as RedisModule;
     const client = createClient({
       url: this.url,
       disableOfflineQueue: true,
@@ -106,7 +97,7 @@ export class RedisStore extends KeyvAdapterBase {
       this.emit('error', error);
     });
     client.on('ready', () => (this.outageReported = false));
-    return { client, adapter: new KeyvRedis(client, { namespace: this.prefix, throwOnErrors: true }) };
+    return { client };
   }
 
   /**
@@ -135,25 +126,25 @@ export class RedisStore extends KeyvAdapterBase {
     );
   }
 
-  /** The Redis key of a store key: @keyv/redis's own layout, so its clear() and iterator see the same keys. */
+  /** The Redis key of a store key (the layout of @keyv/redis, so sessions stored by earlier versions stay readable). */
   private redisKey(key: string): string {
     return `${this.prefix}::${key}`;
   }
 
-  async get<Value>(key: string): Promise<KeyvStorageGetResult<Value>> {
+  async get(key: string): Promise<unknown> {
     const held = this.locks.get(key);
     if (held?.prefetched) {
       const { value } = held.prefetched;
       held.prefetched = undefined;
-      return value as KeyvStorageGetResult<Value>;
+      return value;
     }
     const value = await this.redis(({ client }) =>
       client.sendCommand<string | null>(['GET', this.redisKey(key)]),
     );
-    return (value ?? undefined) as KeyvStorageGetResult<Value>;
+    return value ?? undefined;
   }
 
-  async set(key: string, value: unknown, expires?: number): Promise<boolean> {
+  protected async setUntil(key: string, value: unknown, expires: number | undefined): Promise<boolean> {
     const ttl = expires === undefined ? [] : ['PX', String(Math.max(1, expires - Date.now()))];
     const held = this.locks.get(key);
     await this.redis(({ client }) => {
@@ -171,8 +162,16 @@ export class RedisStore extends KeyvAdapterBase {
     return removed > 0;
   }
 
+  /** Deletes every key of this store's prefix (sessions, user index, locks), a SCAN page at a time. */
   async clear(): Promise<void> {
-    await this.redis(({ adapter }) => adapter.clear());
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.redis(({ client }) =>
+        client.sendCommand<[string, string[]]>(['SCAN', cursor, 'MATCH', `${this.prefix}:*`, 'COUNT', '500']),
+      );
+      if (keys.length > 0) await this.redis(({ client }) => client.sendCommand(['UNLINK', ...keys]));
+      cursor = next;
+    } while (cursor !== '0');
   }
 
   /**

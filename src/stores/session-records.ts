@@ -107,7 +107,7 @@ export class SessionRecords {
     if (!ownAdapter)
       return this.call(key, () => this.keyv.get(key)).catch((error: unknown) => this.unparsable(key, error));
     return this.call(key, async () => {
-      const stored = await ownAdapter.get<string>(key);
+      const stored = await ownAdapter.get(key);
       if (typeof stored !== 'string') return undefined;
       const envelope = parseEnvelope(stored);
       if (envelope === undefined) return unreadable;
