@@ -7,7 +7,7 @@ import { ChangeTracker } from '../src/change-tracker';
 import { createSession } from '../src/session';
 
 const unusedBackend: SessionBackend = {
-  regenerate: async () => undefined,
+  regenerate: async (session) => session,
   destroy: async () => undefined,
   save: async () => undefined,
   reload: async () => undefined,
@@ -17,6 +17,7 @@ function loadedSession(data: Record<string, unknown> = {}) {
   const state: SessionState = {
     id: 'id',
     cookie: new SessionCookie(),
+    storedCookieSettings: undefined,
     tracker: new ChangeTracker(),
     createdAt: 0,
     lastSeenAt: 0,

@@ -130,16 +130,6 @@ export class ChangeTracker {
       }
     }
   }
-
-  /** A session new to the store (regenerated or destroyed): every key kept counts as a change. */
-  startOver(keepData: boolean): void {
-    const kept = keepData ? this.data : createDataRecord();
-    this.baseline = createDataRecord();
-    this.snapshots = new Map();
-    this.dirty = new Set(Object.keys(kept));
-    if (!keepData) this.instanceKeys.clear();
-    this.data = kept;
-  }
 }
 
 /** A value's JSON; what JSON cannot hold (a cycle, a BigInt, made after the key was set) is an error naming the key. */

@@ -65,9 +65,15 @@ export interface SessionOptions extends SessionStoreOptions {
   unset?: 'keep' | 'destroy';
   /** Trust X-Forwarded-Proto for Secure cookies. Default: Express's `trust proxy` setting. */
   proxy?: boolean;
-  /** A session not used for this long expires. Default `'2h'`. */
+  /**
+   * A session not used for this long expires. Default `'2h'`; but a session whose cookie has a maxAge (from
+   * `cookie.maxAge`, or set on `request.session.cookie`) lives as long as its cookie, as with express-session.
+   */
   idleTimeout?: Duration;
-  /** A session expires this long after it was created, however active. Default `'7d'`; `false` for none. */
+  /**
+   * A session expires this long after it was created, however active. Default `'7d'` (none for a session whose
+   * cookie has a maxAge); `false` for none.
+   */
   absoluteTimeout?: Duration | false;
   /** An unchanged session is rewritten (to extend its idle timeout) at most this often. Default a tenth of idleTimeout, at most 1 minute. */
   touchInterval?: Duration;
@@ -98,6 +104,9 @@ export interface ResolvedSessionConfig {
   proxy: boolean | undefined;
   idleTimeoutMs: number;
   absoluteTimeoutMs: number | undefined;
+  /** Whether idleTimeout / absoluteTimeout were given; where not, a session with a cookie maxAge lives by its cookie. */
+  idleTimeoutSet: boolean;
+  absoluteTimeoutSet: boolean;
   touchIntervalMs: number;
   maxSize: number;
   schema: ClassType | undefined;
@@ -303,6 +312,8 @@ export function resolveConfig(options: SessionOptions = {}): ResolvedSessionConf
     proxy: options.proxy,
     idleTimeoutMs,
     absoluteTimeoutMs,
+    idleTimeoutSet: options.idleTimeout !== undefined,
+    absoluteTimeoutSet: options.absoluteTimeout !== undefined,
     touchIntervalMs,
     maxSize: positiveInteger('maxSize', options.maxSize, 64 * 1024),
     schema: options.schema,

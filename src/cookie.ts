@@ -100,6 +100,23 @@ export class SessionCookie {
     });
   }
 
+  /** The cookie a stored session had: its own maxAge, expiry and attributes over the configured ones. */
+  static restore(json: SessionCookieJSON, defaults: SessionCookieOptions): SessionCookie {
+    const cookie = new SessionCookie({ ...defaults, maxAge: undefined, expires: undefined });
+    const { originalMaxAge, expires, ...attributes } = json;
+    Object.assign(cookie, stripUndefined(attributes));
+    const expiry = expires ? new Date(expires) : null;
+    cookie.expiresAt = expiry && Number.isFinite(expiry.valueOf()) ? expiry : null;
+    cookie.originalMaxAge = typeof originalMaxAge === 'number' ? originalMaxAge : null;
+    return cookie;
+  }
+
+  /** The cookie's settings, without its moving expiry: what a session keeps when it differs from the configured ones. */
+  settings(): string {
+    const { expires: _expires, ...settings } = this.toJSON();
+    return JSON.stringify(settings);
+  }
+
   toJSON(): SessionCookieJSON {
     const json: SessionCookieJSON = {
       originalMaxAge: this.originalMaxAge,

@@ -1,7 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ResolvedSessionConfig } from './config';
 import type { UnsignedSessionId } from './cookie';
+import type { SessionCookieJSON } from './cookie';
 import { SessionCookie, readSessionId, signSessionId } from './cookie';
+import { expiresAt, hasExpired, sessionLimits } from './lifetime';
 import {
   SessionConfigError,
   SessionError,
@@ -99,12 +101,17 @@ export interface LifecycleChecks {
  * load at the start, save before the response's headers leave, and the express-session methods between.
  */
 export class SessionLifecycle {
+  /** The settings of a cookie made from the options: a session whose cookie differs keeps its own. */
+  private readonly defaultCookieSettings: string;
+
   constructor(
     readonly config: ResolvedSessionConfig,
     readonly records: SessionRecords,
     private readonly checks: LifecycleChecks = {},
     readonly userIndex?: UserSessionIndex,
-  ) {}
+  ) {
+    this.defaultCookieSettings = this.newCookie().settings();
+  }
 
   /** Removes a session from the store, and from its user's index. */
   private async removeSession(sessionId: string, data: SessionDataRecord | undefined): Promise<void> {
@@ -170,9 +177,9 @@ export class SessionLifecycle {
   }
 
   private isExpired(record: SessionRecord, now: number): boolean {
-    const { idleTimeoutMs, absoluteTimeoutMs } = this.config;
-    if (now - record.meta.lastSeenAt > idleTimeoutMs) return true;
-    return absoluteTimeoutMs !== undefined && now - record.meta.createdAt > absoluteTimeoutMs;
+    const cookieMaxAge = record.meta.cookie?.originalMaxAge ?? this.config.cookie.maxAge ?? null;
+    const limits = sessionLimits(this.config, cookieMaxAge);
+    return hasExpired(limits, record.meta.createdAt, record.meta.lastSeenAt, now);
   }
 
   private async readLiveRecord(sessionId: string): Promise<SessionRecord | undefined> {
@@ -209,7 +216,6 @@ export class SessionLifecycle {
     record: SessionRecord | undefined,
     anonymous: boolean,
   ): RequestSession {
-    const now = Date.now();
     const context: RequestSession = {
       request,
       response,
@@ -223,23 +229,32 @@ export class SessionLifecycle {
       state: undefined as unknown as SessionState,
       session: undefined as unknown as SessionOf<object>,
     };
+    context.state = this.newState(context, record && cookieId ? { id: cookieId.id, record } : undefined);
+    context.session = createSession(context.state);
+    return context;
+  }
+
+  /** The state of a session loaded from the store, or of a new one. */
+  private newState(context: RequestSession, loaded?: { id: string; record: SessionRecord }): SessionState {
+    const now = Date.now();
+    const meta = loaded?.record.meta;
+    const cookie = meta?.cookie ? SessionCookie.restore(meta.cookie, this.config.cookie) : this.newCookie();
     const state: SessionState = {
-      id: record ? cookieId!.id : this.newId(request),
-      cookie: this.newCookie(),
+      id: loaded ? loaded.id : this.newId(context.request),
+      cookie,
+      storedCookieSettings: loaded ? cookie.settings() : undefined,
       tracker: new ChangeTracker(),
-      createdAt: record?.meta.createdAt ?? now,
-      lastSeenAt: record?.meta.lastSeenAt ?? now,
-      isNew: !record,
-      idChanged: !record,
+      createdAt: meta?.createdAt ?? now,
+      lastSeenAt: meta?.lastSeenAt ?? now,
+      isNew: !loaded,
+      idChanged: !loaded,
       touched: false,
       flashedKeys: new Set(),
-      agedFlashKeys: record?.meta.flash ?? [],
+      agedFlashKeys: meta?.flash ?? [],
       backend: this.backendFor(context),
     };
-    if (record) state.tracker.reset(record.data);
-    context.state = state;
-    context.session = createSession(state);
-    return context;
+    if (loaded) state.tracker.reset(loaded.record.data);
+    return state;
   }
 
   private backendFor(context: RequestSession): SessionBackend {
@@ -251,27 +266,33 @@ export class SessionLifecycle {
     };
   }
 
-  private startOver(context: RequestSession, keepData: boolean): void {
-    const { state } = context;
-    state.id = this.newId(context.request);
-    state.cookie = this.newCookie();
-    state.createdAt = Date.now();
-    state.isNew = true;
-    state.idChanged = true;
-    state.agedFlashKeys = [];
-    state.tracker.startOver(keepData);
-    if (!keepData) state.flashedKeys.clear();
+  /**
+   * Puts a new session (new id, new cookie) on the request, as express-session does: the object the app
+   * held before keeps its data (passport's keepSessionInfo copies from it), and is no longer saved.
+   */
+  private replaceSession(context: RequestSession, keptFrom?: SessionState): SessionOf<object> {
+    const state = this.newState(context);
+    if (keptFrom) {
+      for (const key of keptFrom.tracker.keys()) state.tracker.write(key, keptFrom.tracker.peek(key));
+      for (const key of keptFrom.flashedKeys) state.flashedKeys.add(key);
+    }
+    context.state = state;
+    context.session = createSession(state);
+    ownValue(context.request, 'session', context.session);
+    return context.session;
   }
 
-  private async regenerate(context: RequestSession, keepData: boolean): Promise<void> {
-    if (!context.state.isNew) await this.removeSession(context.state.id, context.state.tracker.data);
-    this.startOver(context, keepData);
+  private async regenerate(context: RequestSession, keepData: boolean): Promise<SessionOf<object>> {
+    const previous = context.state;
+    if (!previous.isNew) await this.removeSession(previous.id, previous.tracker.data);
     context.regenerated = true;
+    return this.replaceSession(context, keepData ? previous : undefined);
   }
 
   private async destroy(context: RequestSession): Promise<void> {
-    if (!context.state.isNew) await this.removeSession(context.state.id, context.state.tracker.data);
-    this.startOver(context, false);
+    const previous = context.state;
+    if (!previous.isNew) await this.removeSession(previous.id, previous.tracker.data);
+    this.replaceSession(context);
     context.regenerated = false;
     context.destroyed = true;
   }
@@ -284,10 +305,14 @@ export class SessionLifecycle {
     state.lastSeenAt = record.meta.lastSeenAt;
   }
 
-  private expiryOf(state: SessionState, now: number): number {
-    const idleEnd = now + this.config.idleTimeoutMs;
-    const { absoluteTimeoutMs } = this.config;
-    return absoluteTimeoutMs === undefined ? idleEnd : Math.min(idleEnd, state.createdAt + absoluteTimeoutMs);
+  private expiryOf(state: SessionState, createdAt: number, now: number): number {
+    return expiresAt(sessionLimits(this.config, state.cookie.originalMaxAge), createdAt, now);
+  }
+
+  /** The cookie a record keeps: always for express-session stores (their format), else only one of its own. */
+  private storedCookieOf(state: SessionState): SessionCookieJSON | undefined {
+    const ownSettings = state.cookie.settings() !== this.defaultCookieSettings;
+    return !this.records.hashesSessionIds || ownSettings ? state.cookie.toJSON() : undefined;
   }
 
   /**
@@ -305,7 +330,9 @@ export class SessionLifecycle {
     } catch (error) {
       return { write: !context.anonymous, changes: { set: {}, removed: [] }, changed: false, error };
     }
-    const changed = hasChanges(changes) || state.agedFlashKeys.length > 0 || state.flashedKeys.size > 0;
+    const cookieChanged = state.storedCookieSettings !== undefined && state.cookie.settings() !== state.storedCookieSettings;
+    const changed =
+      hasChanges(changes) || state.agedFlashKeys.length > 0 || state.flashedKeys.size > 0 || cookieChanged;
     let write: boolean;
     if (context.anonymous) write = false;
     else if (explicit || context.regenerated) write = true;
@@ -336,16 +363,18 @@ export class SessionLifecycle {
       const size = Buffer.byteLength(JSON.stringify(data));
       if (size > this.config.maxSize) throw new SessionTooLargeError(size, this.config.maxSize);
       const flash = flashChanged ? mergeFlashKeys(latest?.meta.flash, state) : latest?.meta.flash;
+      const createdAt = latest?.meta.createdAt ?? state.createdAt;
+      const cookie = this.storedCookieOf(state);
       const record: SessionRecord = {
         data,
         meta: {
-          createdAt: latest?.meta.createdAt ?? state.createdAt,
+          createdAt,
           lastSeenAt: now,
-          ...(this.records.hashesSessionIds ? {} : { cookie: state.cookie.toJSON() }),
+          ...(cookie ? { cookie } : {}),
           ...(flash && flash.length > 0 ? { flash } : {}),
         },
       };
-      await this.records.write(state.id, record, this.expiryOf(state, now));
+      await this.records.write(state.id, record, this.expiryOf(state, createdAt, now));
       await this.userIndex?.relink(
         this.records.keyOf(state.id),
         this.userIndex.userOf(latest?.data),
@@ -353,6 +382,7 @@ export class SessionLifecycle {
         context.request.headers['user-agent'],
       );
       state.tracker.reset(data);
+      state.storedCookieSettings = state.cookie.settings();
       state.isNew = false;
       state.lastSeenAt = now;
       state.touched = false;

@@ -12,6 +12,7 @@ import { createSessionStore } from './stores/create-store';
 import { SessionRecords } from './stores/session-records';
 import type { UserSessionInfo } from './user-index';
 import { UserSessionIndex } from './user-index';
+import { userIndexLifetime } from './lifetime';
 
 export type NextFunction = (error?: unknown) => void;
 
@@ -37,7 +38,7 @@ export function createLifecycle(options: SessionOptions = {}): SessionLifecycle 
   const keyv = createSessionStore(options);
   const records = new SessionRecords(keyv, config.storeTimeoutMs, config.logger);
   const userIndex = config.userKey
-    ? new UserSessionIndex(records, config.userKey, config.absoluteTimeoutMs)
+    ? new UserSessionIndex(records, config.userKey, userIndexLifetime(config))
     : undefined;
   return new SessionLifecycle(config, records, schemaChecks(config), userIndex);
 }

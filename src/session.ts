@@ -16,7 +16,7 @@ export type { SessionDataRecord } from './change-tracker';
 
 /** The lifecycle operations behind the express-session style methods; implemented by lifecycle.ts. */
 export interface SessionBackend {
-  regenerate(session: SessionObject, keepData: boolean): Promise<void>;
+  regenerate(session: SessionObject, keepData: boolean): Promise<SessionObject>;
   destroy(session: SessionObject): Promise<void>;
   save(session: SessionObject): Promise<void>;
   reload(session: SessionObject): Promise<void>;
@@ -25,6 +25,8 @@ export interface SessionBackend {
 export interface SessionState {
   id: string;
   cookie: SessionCookie;
+  /** The cookie's settings as stored, to tell when the app changed them (undefined: not stored yet). */
+  storedCookieSettings: string | undefined;
   tracker: ChangeTracker;
   createdAt: number;
   lastSeenAt: number;
@@ -44,10 +46,13 @@ export const sessionState = Symbol('routing-controllers-session state');
 
 type Callback = (error?: unknown) => void;
 
-function settle(operation: Promise<void>, callback: Callback | undefined): Promise<void> {
+function settle<T>(operation: Promise<T>, callback: Callback | undefined): Promise<T | void> {
   if (!callback) return operation;
   return operation.then(
-    () => callback(),
+    (result) => {
+      callback();
+      return result;
+    },
     (error: unknown) => callback(error),
   );
 }
@@ -129,13 +134,17 @@ export class SessionObject {
     return this;
   }
 
-  regenerate(callback?: Callback): Promise<void>;
-  regenerate(options: { keepData?: boolean }, callback?: Callback): Promise<void>;
-  regenerate(optionsOrCallback?: { keepData?: boolean } | Callback, callback?: Callback): Promise<void> {
+  /**
+   * Deletes this session from the store and puts a new one (new id, empty unless `keepData`) on the
+   * request. Resolves to the new session; this object keeps its data but is no longer saved.
+   */
+  regenerate(callback?: Callback): Promise<this>;
+  regenerate(options: { keepData?: boolean }, callback?: Callback): Promise<this>;
+  regenerate(optionsOrCallback?: { keepData?: boolean } | Callback, callback?: Callback): Promise<this> {
     const options = typeof optionsOrCallback === 'function' ? {} : (optionsOrCallback ?? {});
     const done = typeof optionsOrCallback === 'function' ? optionsOrCallback : callback;
     const state = this[sessionState];
-    return settle(state.backend.regenerate(this, options.keepData === true), done);
+    return settle(state.backend.regenerate(this, options.keepData === true), done) as Promise<this>;
   }
 
   destroy(callback?: Callback): Promise<void> {

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { describe, it } from 'node:test';
+import { describe, it, mock } from 'node:test';
 import cookieParser from 'cookie-parser';
 import express from 'express';
 import type { Request, Response } from 'express';
+import { Passport } from 'passport';
+import { Strategy as LocalStrategy } from 'passport-local';
 import supertest from 'supertest';
 import { SessionConfigError, session } from '../../src';
 import { signSessionId } from '../../src/cookie';
@@ -85,5 +87,140 @@ describe('express-session inputs', () => {
     ]);
     const response = await supertest(app).get('/').expect(200, '42');
     assert.deepEqual(setCookieOf(response), []);
+  });
+});
+
+const day = 24 * 60 * 60 * 1000;
+
+/** An app whose login can ask to be remembered: `cookie.maxAge` set on that session only. */
+function rememberingApp(options: Parameters<typeof session>[0]) {
+  const app = express();
+  app.use(session({ secret: testSecret, logger: quietLogger, ...options }));
+  app.post('/login', (request: Request, response: Response) => {
+    if (request.query.remember === 'yes') request.session!.cookie.maxAge = 30 * day;
+    request.session!.user = 'sharon';
+    response.send('in');
+  });
+  app.get('/me', (request: Request, response: Response) => {
+    response.json({ user: request.session!.user ?? null, maxAge: request.session!.cookie.maxAge });
+  });
+  return app;
+}
+
+const expiresOf = (line: string | undefined) => Date.parse(/Expires=([^;]+)/.exec(line ?? '')?.[1] ?? '');
+
+for (const store of storesUnderTest) {
+  describe(`"remember me" on the ${store.name} store`, () => {
+    it('keeps the maxAge a login set on its session: later rolled cookies carry it, and cookie.maxAge reads it', async () => {
+      const agent = supertest.agent(rememberingApp({ ...store.options(), rolling: true }));
+      const login = await agent.post('/login?remember=yes').expect(200);
+      assert.ok(expiresOf(setCookieOf(login)[0]) > Date.now() + 29 * day, 'the login cookie lasts 30 days');
+      const later = await agent.get('/me').expect(200);
+      assert.equal(later.body.user, 'sharon');
+      assert.ok(later.body.maxAge > 29 * day, `cookie.maxAge reads ${later.body.maxAge}`);
+      assert.ok(
+        expiresOf(setCookieOf(later)[0]) > Date.now() + 29 * day,
+        'the rolled cookie still lasts 30 days',
+      );
+    });
+  });
+}
+
+describe('how long a session lives when the app sets a cookie maxAge', () => {
+  const later = async (agent: ReturnType<typeof supertest.agent>, milliseconds: number) => {
+    mock.timers.tick(milliseconds);
+    return (await agent.get('/me').expect(200)).body.user as string | null;
+  };
+
+  it('lives as long as its cookie when idleTimeout is not set, as with express-session', async (context) => {
+    mock.timers.enable({ apis: ['Date'], now: Date.now() });
+    context.after(() => mock.timers.reset());
+    const agent = supertest.agent(rememberingApp({ driver: 'memory', cookie: { maxAge: 30 * day } }));
+    await agent.post('/login').expect(200);
+    assert.equal(await later(agent, 3 * 60 * 60 * 1000), 'sharon', 'past the 2 h idle default');
+    assert.equal(await later(agent, 8 * day), 'sharon', 'past the 7 d absolute default');
+    assert.equal(await later(agent, 31 * day), null, 'not past its cookie');
+  });
+
+  it('a per-session "remember me" lives its 30 days, while other sessions keep the 2 h idle default', async (context) => {
+    mock.timers.enable({ apis: ['Date'], now: Date.now() });
+    context.after(() => mock.timers.reset());
+    const app = rememberingApp({ driver: 'memory' });
+    const remembered = supertest.agent(app);
+    const ordinary = supertest.agent(app);
+    await remembered.post('/login?remember=yes').expect(200);
+    await ordinary.post('/login').expect(200);
+    mock.timers.tick(3 * 60 * 60 * 1000);
+    assert.equal((await ordinary.get('/me')).body.user, null);
+    assert.equal((await remembered.get('/me')).body.user, 'sharon');
+  });
+
+  it('follows idleTimeout and absoluteTimeout where the options set them', async (context) => {
+    mock.timers.enable({ apis: ['Date'], now: Date.now() });
+    context.after(() => mock.timers.reset());
+    const agent = supertest.agent(
+      rememberingApp({ driver: 'memory', cookie: { maxAge: 30 * day }, idleTimeout: '2h' }),
+    );
+    await agent.post('/login').expect(200);
+    assert.equal(await later(agent, 3 * 60 * 60 * 1000), null);
+  });
+});
+
+describe('regenerate() and destroy() as passport uses them', () => {
+  it('put a new session object on the request and leave the old one holding its data', async () => {
+    const app = express();
+    app.use(session({ secret: testSecret, logger: quietLogger, driver: 'memory' }));
+    app.post('/', async (request: Request, response: Response) => {
+      request.session!.returnTo = '/cart';
+      const before = request.session!;
+      await new Promise<void>((resolve) => before.regenerate(() => resolve()));
+      const afterRegenerate = request.session!;
+      const copied = before.returnTo;
+      await new Promise<void>((resolve) => afterRegenerate.destroy(() => resolve()));
+      response.json({
+        replaced: afterRegenerate !== before && request.session !== afterRegenerate,
+        kept: copied,
+        after: afterRegenerate.returnTo ?? null,
+      });
+    });
+    const response = await supertest(app).post('/').expect(200);
+    assert.deepEqual(response.body, { replaced: true, kept: '/cart', after: null });
+  });
+
+  it("keep passport's returnTo across login with keepSessionInfo: true (passport 0.7, passport-local)", async () => {
+    const authenticator = new Passport();
+    authenticator.use(
+      new LocalStrategy((username, password, done) =>
+        done(null, username === 'sharon' && password === 'pw' ? { id: 'sharon' } : false),
+      ),
+    );
+    authenticator.serializeUser((user: Express.User, done) => done(null, (user as { id: string }).id));
+    authenticator.deserializeUser((id: string, done) => done(null, { id }));
+    const app = express();
+    app.use(express.urlencoded({ extended: false }));
+    app.use(session({ secret: testSecret, logger: quietLogger, driver: 'memory' }));
+    app.use(authenticator.session());
+    app.get('/cart', (request: Request, response: Response) => {
+      if (!request.user) {
+        request.session!.returnTo = '/cart';
+        return response.redirect('/login');
+      }
+      response.send(`cart of ${(request.user as { id: string }).id}`);
+    });
+    app.post(
+      '/login',
+      authenticator.authenticate('local', { keepSessionInfo: true }),
+      (request: Request, response: Response) =>
+        response.redirect((request.session!.returnTo as string) ?? '/'),
+    );
+    const agent = supertest.agent(app);
+    await agent.get('/cart').expect(302).expect('Location', '/login');
+    await agent
+      .post('/login')
+      .type('form')
+      .send({ username: 'sharon', password: 'pw' })
+      .expect(302)
+      .expect('Location', '/cart');
+    await agent.get('/cart').expect(200, 'cart of sharon');
   });
 });
