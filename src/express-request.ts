@@ -1,4 +1,4 @@
-import type { Keyv } from 'keyv';
+import type { ExpressStoreApi } from './stores/express-store-api';
 import type { SessionData, SessionOf } from './session';
 
 declare global {
@@ -8,7 +8,7 @@ declare global {
     interface Request {
       session: SessionOf<SessionData>;
       sessionID: string;
-      sessionStore: Keyv;
+      sessionStore: ExpressStoreApi;
     }
   }
 }

@@ -18,7 +18,8 @@ export type { FileStoreOptions } from './stores/file-store';
 export { MemoryStore } from './stores/memory-store';
 export { RedisStore } from './stores/redis';
 export type { MemoryStoreOptions } from './stores/memory-store';
-export type { ExpressSessionStore } from './stores/connect-store';
+export type { ExpressSessionStore, ExpressSessionRecord } from './stores/connect-store';
+export type { ExpressStoreApi } from './stores/express-store-api';
 export {
   SessionError,
   SessionConfigError,

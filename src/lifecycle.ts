@@ -20,6 +20,7 @@ import { createSession } from './session';
 import type { SessionRecords } from './stores/session-records';
 import type { UserSessionIndex } from './user-index';
 import { holdResponse } from './response-hold';
+import { ExpressStoreApi } from './stores/express-store-api';
 
 /** Checks session data before it is written (the schema); throws to refuse the save. */
 export type SessionDataCheck = (data: SessionDataRecord) => Promise<void>;
@@ -70,7 +71,7 @@ function prepareRequestPrototype(prototype: object): void {
     });
   accessor('session', (request) => sessionOf(request)?.session);
   accessor('sessionID', (request) => sessionOf(request)?.state.id);
-  accessor('sessionStore', (request) => request[requestSlot]?.lifecycle.records.keyv);
+  accessor('sessionStore', (request) => request[requestSlot]?.lifecycle.sessionStore);
 }
 
 /** Everything one request knows about its session. */
@@ -103,6 +104,8 @@ export interface LifecycleChecks {
 export class SessionLifecycle {
   /** The settings of a cookie made from the options: a session whose cookie differs keeps its own. */
   private readonly defaultCookieSettings: string;
+  /** `request.sessionStore`: express-session's Store API over this lifecycle's store. */
+  readonly sessionStore: ExpressStoreApi;
 
   constructor(
     readonly config: ResolvedSessionConfig,
@@ -111,6 +114,42 @@ export class SessionLifecycle {
     readonly userIndex?: UserSessionIndex,
   ) {
     this.defaultCookieSettings = this.newCookie().settings();
+    this.sessionStore = new ExpressStoreApi({
+      keyv: records.keyv,
+      read: (sessionId) => this.readLiveRecord(sessionId),
+      write: (sessionId, record, expiry) => this.writeRecord(sessionId, record, expiry),
+      touch: (sessionId, expiry) =>
+        this.writeRecord(sessionId, (latest) => latest && { data: latest.data, meta: latest.meta }, expiry),
+      remove: async (sessionId) => this.removeSession(sessionId, (await this.records.read(sessionId))?.data),
+      list: () => records.list(),
+    });
+  }
+
+  /**
+   * Writes a session given whole (express-session's store.set and store.touch) under its lock, keeping its
+   * creation time and its user's index; `record` may be a function of the stored one (undefined: write nothing).
+   */
+  private async writeRecord(
+    sessionId: string,
+    record: SessionRecord | ((latest: SessionRecord | undefined) => SessionRecord | undefined),
+    expiry: number | undefined,
+  ): Promise<void> {
+    await this.records.withLock(sessionId, async () => {
+      const latest = await this.records.read(sessionId);
+      const next = typeof record === 'function' ? record(latest) : record;
+      if (!next) return;
+      const now = Date.now();
+      const createdAt = latest?.meta.createdAt ?? next.meta.createdAt;
+      const limits = sessionLimits(this.config, next.meta.cookie?.originalMaxAge ?? null);
+      const meta = { ...next.meta, createdAt, lastSeenAt: now };
+      await this.records.write(sessionId, { data: next.data, meta }, expiry ?? expiresAt(limits, createdAt, now));
+      await this.userIndex?.relink(
+        this.records.keyOf(sessionId),
+        this.userIndex.userOf(latest?.data),
+        this.userIndex.userOf(next.data),
+        undefined,
+      );
+    });
   }
 
   /** Removes a session from the store, and from its user's index. */

@@ -224,3 +224,44 @@ describe('regenerate() and destroy() as passport uses them', () => {
     await agent.get('/cart').expect(200, 'cart of sharon');
   });
 });
+
+for (const store of storesUnderTest) {
+  describe(`request.sessionStore on the ${store.name} store`, () => {
+    it("offers express-session's Store API: get, set, touch, length, all, and destroy to sign out another device", async () => {
+      const { app } = createTestApp({ ...store.options(), userKey: 'user' });
+      app.get('/store/get/:sid', (request: Request, response: Response, next) => {
+        request.sessionStore.get(request.params.sid as string, (error, found) =>
+          error ? next(error) : response.json(found),
+        );
+      });
+      app.post('/store/destroy/:sid', (request: Request, response: Response, next) => {
+        request.sessionStore.destroy(request.params.sid as string, (error) =>
+          error ? next(error) : response.send('signed out'),
+        );
+      });
+      app.post('/store/set/:sid', async (request: Request, response: Response) => {
+        const found = (await request.sessionStore.get(request.params.sid as string))!;
+        await request.sessionStore.set(request.params.sid as string, { ...found, note: 'set by store' });
+        await request.sessionStore.touch(request.params.sid as string, found);
+        response.json({ length: await request.sessionStore.length(), all: await request.sessionStore.all() });
+      });
+      const phone = supertest.agent(app);
+      const phoneId = (await phone.put('/keys/user').send({ value: 'sharon' })).body.id as string;
+      const laptop = supertest.agent(app);
+      await laptop.put('/keys/user').send({ value: 'sharon' });
+
+      const found = await laptop.get(`/store/get/${phoneId}`).expect(200);
+      assert.equal(found.body.user, 'sharon');
+      assert.equal(typeof found.body.cookie, 'object');
+      const listed = await laptop.post(`/store/set/${phoneId}`).expect(200);
+      assert.equal(listed.body.length, 2);
+      assert.equal(Object.keys(listed.body.all).length, 2);
+      assert.equal((await phone.get('/session')).body.data.note, 'set by store');
+
+      await laptop.post(`/store/destroy/${phoneId}`).expect(200, 'signed out');
+      assert.deepEqual((await phone.get('/session')).body.data, {}, 'the other device is signed out');
+      assert.equal((await laptop.get('/session')).body.data.user, 'sharon');
+      assert.equal((await laptop.get(`/store/get/${phoneId}`)).body, null);
+    });
+  });
+}

@@ -26,7 +26,7 @@ export interface ExpressSessionRecord {
   [key: string]: unknown;
 }
 
-interface KeyvEnvelope {
+export interface KeyvEnvelope {
   value: SessionRecord;
   expires?: number;
 }
@@ -44,7 +44,8 @@ function call<T>(operation: (callback: NodeCallback<T>) => void): Promise<T | un
   });
 }
 
-function toExpressRecord({ value: record, expires }: KeyvEnvelope): ExpressSessionRecord {
+/** A stored session in express-session's shape, `{ cookie, ...data }`. */
+export function toExpressRecord({ value: record, expires }: KeyvEnvelope): ExpressSessionRecord {
   const { cookie, createdAt, lastSeenAt, flash } = record.meta;
   return {
     ...record.data,
@@ -61,7 +62,8 @@ function toExpressRecord({ value: record, expires }: KeyvEnvelope): ExpressSessi
   };
 }
 
-function fromExpressRecord(stored: ExpressSessionRecord): KeyvEnvelope | undefined {
+/** A session in express-session's shape as our record and expiry; undefined when it has no cookie object. */
+export function fromExpressRecord(stored: ExpressSessionRecord): KeyvEnvelope | undefined {
   const { cookie, ...data } = stored;
   if (typeof cookie !== 'object' || cookie === null) return undefined;
   const { createdAt, lastSeenAt, flash, ...cookieJson } = cookie;

@@ -162,6 +162,22 @@ export class RedisStore extends KeyvAdapterBase {
     return removed > 0;
   }
 
+  /** Every session key of this store and its value, a SCAN page at a time. */
+  async *iterator(): AsyncGenerator<[string, string], void> {
+    const sessionPrefix = this.redisKey('');
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.redis(({ client }) =>
+        client.sendCommand<[string, string[]]>(['SCAN', cursor, 'MATCH', `${sessionPrefix}*`, 'COUNT', '500']),
+      );
+      for (const redisKey of keys) {
+        const value = await this.redis(({ client }) => client.sendCommand<string | null>(['GET', redisKey]));
+        if (value !== null) yield [redisKey.slice(sessionPrefix.length), value];
+      }
+      cursor = next;
+    } while (cursor !== '0');
+  }
+
   /** Deletes every key of this store's prefix (sessions, user index, locks), a SCAN page at a time. */
   async clear(): Promise<void> {
     let cursor = '0';

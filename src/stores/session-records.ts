@@ -9,6 +9,7 @@ import { ownAdapterOf, storeNameOf } from './create-store';
 import { KeyedLock } from './keyed-lock';
 import type { SessionLogger } from '../config';
 import { callStore, watchStoreErrors } from './store-calls';
+import { isUserIndexKey } from '../user-index';
 
 interface LockingAdapter {
   withLock<T>(key: string, task: () => Promise<T>): Promise<T>;
@@ -99,6 +100,18 @@ export class SessionRecords {
   async removeKey(key: string): Promise<void> {
     const { ownAdapter } = this;
     await this.call(key, () => (ownAdapter ? ownAdapter.delete(key) : this.keyv.delete(key)));
+  }
+
+  /** Every stored session, by store key; fails for a store that cannot list its keys. */
+  async *list(): AsyncGenerator<[string, SessionRecord]> {
+    const { iterator } = this.keyv as { iterator?: () => AsyncIterable<[string, unknown]> };
+    if (typeof iterator !== 'function') {
+      throw new SessionStoreUnavailableError(this.storeName, new Error('this store cannot list its sessions'));
+    }
+    for await (const [key, value] of iterator.call(this.keyv)) {
+      const record = isUserIndexKey(key) ? undefined : asSessionRecord(value);
+      if (record) yield [key, record];
+    }
   }
 
   /** Any value kept beside the sessions (the user index), by store key. */
