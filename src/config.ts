@@ -52,7 +52,8 @@ export interface SessionOptions extends SessionStoreOptions {
   secret?: SessionSecret | SessionSecret[];
   /** express-session's old name for `name`. */
   key?: string;
-  cookie?: SessionCookieOptions;
+  /** Cookie attributes, or (as in express-session) a function of the request that returns them. */
+  cookie?: SessionCookieOptions | ((request: IncomingMessage) => SessionCookieOptions);
   /** Send the cookie on every response, restarting its maxAge. Default false. */
   rolling?: boolean;
   /** Write the session on every request even when unchanged. Default false. */
@@ -96,6 +97,8 @@ export interface ResolvedSessionConfig {
   name: string;
   secrets: SessionSecret[];
   cookie: SessionCookieOptions;
+  /** Per-request cookie attributes (the `cookie` option as a function), over `cookie`. */
+  cookieFor: ((request: IncomingMessage) => SessionCookieOptions) | undefined;
   rolling: boolean;
   resave: boolean;
   saveUninitialized: boolean;
@@ -214,10 +217,12 @@ function positiveInteger(name: string, value: number | undefined, fallback: numb
   return value;
 }
 
+const defaultCookie: SessionCookieOptions = { httpOnly: true, secure: 'auto', sameSite: 'lax', path: '/' };
+
 const cookieAttributeHints: Record<string, string> = {
   domain: "write a host name without scheme or port, such as 'example.com', or leave it out",
   path: "write a path starting with '/' and without ';' or spaces",
-  sameSite: "write 'lax', 'strict', 'none', true or false",
+  sameSite: "write 'lax', 'strict', 'none', 'auto', true or false",
   priority: "write 'low', 'medium' or 'high'",
   expires: 'write a valid Date, or use maxAge',
   partitioned: 'write true or false',
@@ -293,17 +298,16 @@ export function resolveConfig(options: SessionOptions = {}): ResolvedSessionConf
     options.touchInterval,
     Math.min(idleTimeoutMs / 10, 60_000) / 1000,
   );
+  const cookieFor = typeof options.cookie === 'function' ? options.cookie : undefined;
   const cookie = checkCookie(name, {
-    httpOnly: true,
-    secure: 'auto',
-    sameSite: 'lax',
-    path: '/',
-    ...options.cookie,
+    ...defaultCookie,
+    ...(cookieFor ? {} : (options.cookie as SessionCookieOptions | undefined)),
   });
   return {
     name,
     secrets: resolveSecrets(options.secret, logger),
     cookie,
+    cookieFor,
     rolling: options.rolling === true,
     resave: options.resave === true,
     saveUninitialized: options.saveUninitialized === true,

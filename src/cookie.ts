@@ -3,7 +3,8 @@ import type { IncomingMessage } from 'node:http';
 import { parseCookie, stringifySetCookie } from 'cookie';
 import { SessionValidationError } from './errors';
 
-export type SameSite = boolean | 'lax' | 'strict' | 'none';
+/** `'auto'`: `None` on a secure request (with Secure), `Lax` otherwise, as in express-session. */
+export type SameSite = boolean | 'lax' | 'strict' | 'none' | 'auto';
 
 /** Cookie attributes, named as in express-session. `maxAge` is in milliseconds. */
 export interface SessionCookieOptions {
@@ -92,7 +93,7 @@ export class SessionCookie {
       expires: this.expiresAt ?? undefined,
       httpOnly: this.httpOnly,
       secure: this.secure === 'auto' ? isSecureRequest : this.secure,
-      sameSite: this.sameSite,
+      sameSite: this.sameSite === 'auto' ? (isSecureRequest ? 'none' : 'lax') : this.sameSite,
       path: this.path,
       domain: this.domain,
       partitioned: this.partitioned,

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ResolvedSessionConfig } from './config';
 import type { UnsignedSessionId } from './cookie';
-import type { SessionCookieJSON } from './cookie';
+import type { SessionCookieJSON, SessionCookieOptions } from './cookie';
 import { SessionCookie, readSessionId, signSessionId } from './cookie';
 import { expiresAt, hasExpired, sessionLimits } from './lifetime';
 import {
@@ -37,6 +37,7 @@ export interface SessionRequest extends IncomingMessage {
 /** What this library keeps on a request: which lifecycle owns it, and how to build its session on first use. */
 interface RequestSlot {
   lifecycle: SessionLifecycle;
+  next?: (error?: unknown) => void;
   buildSession?: () => RequestSession;
 }
 
@@ -74,12 +75,29 @@ function prepareRequestPrototype(prototype: object): void {
   accessor('sessionStore', (request) => request[requestSlot]?.lifecycle.sessionStore);
 }
 
+/** The path the request was made to, before any router mounting (express-session's `parseurl.original`). */
+function originalPathOf(request: IncomingMessage): string {
+  const url = (request as { originalUrl?: string }).originalUrl ?? request.url ?? '/';
+  if (url.startsWith('/')) return url.split('?')[0]!;
+  try {
+    return new URL(url).pathname;
+  } catch {
+    return '/';
+  }
+}
+
 /** Everything one request knows about its session. */
 interface RequestSession {
   request: SessionRequest;
   response: ServerResponse;
   session: SessionOf<object>;
   state: SessionState;
+  /** The cookie attributes of this request (the `cookie` option, or what its function returned). */
+  cookieOptions: SessionCookieOptions;
+  /** The middleware's `next`, for errors that come after the response (express-session passes those too). */
+  next: ((error?: unknown) => void) | undefined;
+  /** What the app assigned to `request.sessionID`; anything but a string there means: neither save nor send. */
+  replacedId?: { value: unknown };
   /** The id the client sent, if its cookie was valid. */
   incomingId: string | undefined;
   /** The cookie was signed with a retired secret and must be re-signed. */
@@ -88,6 +106,8 @@ interface RequestSession {
   anonymous: boolean;
   destroyed: boolean;
   regenerated: boolean;
+  /** The app saved the session itself (`session.save()`): the end of the request saves only later changes. */
+  savedByApp: boolean;
   wroteChanges: boolean;
   cookieApplied: boolean;
 }
@@ -168,7 +188,11 @@ export class SessionLifecycle {
    * With a valid cookie the record is loaded first (a promise); without one nothing is read, and the new
    * session is only built if the request touches `request.session` (undefined is returned: no await).
    */
-  attach(request: SessionRequest, response: ServerResponse): Promise<void> | undefined {
+  attach(
+    request: SessionRequest,
+    response: ServerResponse,
+    next?: (error?: unknown) => void,
+  ): Promise<void> | undefined {
     const owner = (request as SlottedRequest)[requestSlot]?.lifecycle;
     if (owner === this) return undefined;
     if (owner) {
@@ -178,16 +202,22 @@ export class SessionLifecycle {
           '`middlewares: [createSessionMiddleware(options)]`, and mount only one session middleware per app.',
       );
     }
-    // Another session middleware already put a session here: leave it alone, as express-session does.
-    if (owner === undefined && request.session !== undefined && request.session !== null) return undefined;
-    const slot: RequestSlot = { lifecycle: this };
+    // As express-session: leave alone a request that another middleware gave a session, one outside the
+    // cookie's path, and every request while an express-session store says it is disconnected.
+    if (request.session !== undefined && request.session !== null) return undefined;
+    const cookieOptions = this.config.cookieFor
+      ? { ...this.config.cookie, ...this.config.cookieFor(request) }
+      : this.config.cookie;
+    if (!originalPathOf(request).startsWith(cookieOptions.path ?? '/')) return undefined;
+    if (!this.records.storeConnected) return undefined;
+    const slot: RequestSlot = { lifecycle: this, next };
     (request as SlottedRequest)[requestSlot] = slot;
     prepareRequestPrototype(Object.getPrototypeOf(request) as object);
     const cookieId = readSessionId(request, this.config.name, this.config.secrets);
     if (!cookieId) {
       slot.buildSession = () => {
         slot.buildSession = undefined;
-        const context = this.createContext(request, response, undefined, undefined, false);
+        const context = this.createContext(request, response, cookieOptions, undefined, undefined, false);
         this.install(context);
         return context;
       };
@@ -196,14 +226,19 @@ export class SessionLifecycle {
       return undefined;
     }
     return this.load(cookieId).then(({ record, anonymous }) => {
-      this.install(this.createContext(request, response, cookieId, record, anonymous));
+      this.install(this.createContext(request, response, cookieOptions, cookieId, record, anonymous));
     });
   }
 
   private install(context: RequestSession): void {
     const { request } = context;
     ownValue(request, 'session', context.session);
-    Object.defineProperty(request, 'sessionID', { get: () => context.state.id, configurable: true });
+    Object.defineProperty(request, 'sessionID', {
+      configurable: true,
+      enumerable: true,
+      get: () => (context.replacedId === undefined ? context.state.id : context.replacedId.value),
+      set: (value: unknown) => (context.replacedId = { value }),
+    });
     this.hookResponse(context);
   }
 
@@ -211,8 +246,8 @@ export class SessionLifecycle {
     return this.config.genid ? this.config.genid(request) : generateSessionId();
   }
 
-  private newCookie(): SessionCookie {
-    return new SessionCookie(this.config.cookie);
+  private newCookie(options: SessionCookieOptions = this.config.cookie): SessionCookie {
+    return new SessionCookie(options);
   }
 
   private isExpired(record: SessionRecord, now: number): boolean {
@@ -251,6 +286,7 @@ export class SessionLifecycle {
   private createContext(
     request: SessionRequest,
     response: ServerResponse,
+    cookieOptions: SessionCookieOptions,
     cookieId: UnsignedSessionId | undefined,
     record: SessionRecord | undefined,
     anonymous: boolean,
@@ -258,11 +294,14 @@ export class SessionLifecycle {
     const context: RequestSession = {
       request,
       response,
+      cookieOptions,
+      next: (request as SlottedRequest)[requestSlot]?.next,
       incomingId: cookieId?.id,
       resign: cookieId !== undefined && !cookieId.signedWithCurrentSecret,
       anonymous,
       destroyed: false,
       regenerated: false,
+      savedByApp: false,
       wroteChanges: false,
       cookieApplied: false,
       state: undefined as unknown as SessionState,
@@ -277,7 +316,9 @@ export class SessionLifecycle {
   private newState(context: RequestSession, loaded?: { id: string; record: SessionRecord }): SessionState {
     const now = Date.now();
     const meta = loaded?.record.meta;
-    const cookie = meta?.cookie ? SessionCookie.restore(meta.cookie, this.config.cookie) : this.newCookie();
+    const cookie = meta?.cookie
+      ? SessionCookie.restore(meta.cookie, context.cookieOptions)
+      : this.newCookie(context.cookieOptions);
     const state: SessionState = {
       id: loaded ? loaded.id : this.newId(context.request),
       cookie,
@@ -328,10 +369,11 @@ export class SessionLifecycle {
     return this.replaceSession(context, keepData ? previous : undefined);
   }
 
+  /** Removes the session; as in express-session, `request.session` is then undefined for the rest of the request. */
   private async destroy(context: RequestSession): Promise<void> {
-    const previous = context.state;
-    if (!previous.isNew) await this.removeSession(previous.id, previous.tracker.data);
-    this.replaceSession(context);
+    const { state } = context;
+    if (!state.isNew) await this.removeSession(state.id, state.tracker.data);
+    ownValue(context.request, 'session', undefined);
     context.regenerated = false;
     context.destroyed = true;
   }
@@ -339,7 +381,7 @@ export class SessionLifecycle {
   private async reload(context: RequestSession): Promise<void> {
     const { state } = context;
     const record = state.isNew ? undefined : await this.readLiveRecord(state.id);
-    if (!record) throw new SessionError('The session cannot be reloaded: it is not in the store.', 500);
+    if (!record) throw new SessionError('failed to load session', 500);
     state.tracker.reset(record.data);
     state.lastSeenAt = record.meta.lastSeenAt;
   }
@@ -373,8 +415,9 @@ export class SessionLifecycle {
     const changed =
       hasChanges(changes) || state.agedFlashKeys.length > 0 || state.flashedKeys.size > 0 || cookieChanged;
     let write: boolean;
-    if (context.anonymous) write = false;
+    if (context.anonymous || typeof context.request.sessionID !== 'string') write = false;
     else if (explicit || context.regenerated) write = true;
+    else if (context.savedByApp) write = changed;
     else if (state.isNew) write = changed || this.config.saveUninitialized;
     else {
       const touchDue = Date.now() - state.lastSeenAt >= this.config.touchIntervalMs;
@@ -389,6 +432,7 @@ export class SessionLifecycle {
     const plan = this.planSave(context, explicit);
     if (plan.error !== undefined) throw plan.error;
     if (!plan.write) return;
+    if (explicit) context.savedByApp = true;
     const flashChanged = state.agedFlashKeys.length > 0 || state.flashedKeys.size > 0;
     const lock = state.isNew ? this.records.withNewSessionLock : this.records.withLock;
     await lock.call(this.records, state.id, async () => {
@@ -434,15 +478,21 @@ export class SessionLifecycle {
   private async commit(context: RequestSession): Promise<void> {
     const { request, state } = context;
     if (request.session === context.session) return this.save(context, false);
-    if (this.config.unset === 'destroy' && !state.isNew) {
+    if (this.removesAtEnd(context)) {
       await this.removeSession(state.id, state.tracker.data);
       context.destroyed = true;
     }
   }
 
+  /** The app set `request.session` to null (or deleted it) with `unset: 'destroy'`: the stored session goes. */
+  private removesAtEnd(context: RequestSession): boolean {
+    return this.config.unset === 'destroy' && !context.destroyed && !context.state.isNew;
+  }
+
   /** The Set-Cookie header this response needs, or undefined; `stored` says whether the session is (being) stored. */
   private cookieFor(context: RequestSession, stored: boolean): string | undefined {
     const { state, request } = context;
+    if (typeof request.sessionID !== 'string') return undefined;
     const secure = isSecureRequest(request, this.config.proxy);
     if (state.cookie.secure === true && !secure) return undefined;
     const sessionKept = request.session === context.session;
@@ -479,11 +529,29 @@ export class SessionLifecycle {
     return header;
   }
 
-  /** Whether ending the response has store work to wait for: a save, or removing a session the app unset. */
-  private hasWorkAtEnd(context: RequestSession): boolean {
-    const { request, state } = context;
-    if (request.session !== context.session) return this.config.unset === 'destroy' && !state.isNew;
-    return this.planSave(context, false).write;
+  /**
+   * Whether ending the response has store work to wait for (a save, or removing a session the app unset),
+   * and whether a failure of it would lose something: data, or a removal. Extending an unchanged session's
+   * idle time, or storing a new empty one (saveUninitialized), loses nothing when it fails.
+   */
+  private workAtEnd(context: RequestSession): { pending: boolean; dataAtRisk: boolean } {
+    if (context.request.session !== context.session) {
+      return { pending: this.removesAtEnd(context), dataAtRisk: true };
+    }
+    const plan = this.planSave(context, false);
+    return { pending: plan.write, dataAtRisk: plan.changed || plan.error !== undefined || context.regenerated };
+  }
+
+  /**
+   * A failure that lost nothing does not fail the response; as in express-session, it goes to `next` once
+   * the response has been handed to the connection, and to the logger.
+   */
+  private reportAfterResponse(context: RequestSession, error: unknown): void {
+    this.config.logger.error('routing-controllers-session: the session could not be touched or stored', error);
+    const { next } = context;
+    // The client has its answer already: the store's own error, as express-session passes it.
+    const reported = error instanceof SessionStoreUnavailableError && error.cause !== undefined ? error.cause : error;
+    if (next) context.response.once('finish', () => next(reported));
   }
 
   /**
@@ -539,7 +607,8 @@ export class SessionLifecycle {
     response.end = ((...args: unknown[]) => {
       if (ending) return response;
       ending = true;
-      if (!this.hasWorkAtEnd(context)) {
+      const work = this.workAtEnd(context);
+      if (!work.pending) {
         try {
           this.applyCookie(context, !context.state.isNew);
         } finally {
@@ -556,13 +625,14 @@ export class SessionLifecycle {
         .then((saveError) => {
           unhook();
           releaseResponse(() => {
-            if (saveError !== undefined) return this.failResponse(context, saveError);
+            if (saveError !== undefined && work.dataAtRisk) return this.failResponse(context, saveError);
             try {
-              this.applyCookie(context, !context.state.isNew);
+              this.applyCookie(context, !context.state.isNew && saveError === undefined);
               originalEnd.apply(response, args);
             } catch (error) {
-              this.failResponse(context, error);
+              return this.failResponse(context, error);
             }
+            if (saveError !== undefined) this.reportAfterResponse(context, saveError);
           });
         })
         .catch((error: unknown) => this.failResponse(context, error));

@@ -74,7 +74,7 @@ export function runLifecycle(
   const fail = (error: unknown) => (next ? next(error) : respondWithError(response, error));
   let loading: Promise<void> | undefined;
   try {
-    loading = lifecycle.attach(request as SessionRequest, response);
+    loading = lifecycle.attach(request as SessionRequest, response, next);
   } catch (error) {
     fail(error);
     return;

@@ -22,6 +22,23 @@ function prepareResponsePrototype(prototype: object): void {
 }
 
 /**
+ * While held, the response counts as sent, so changing its headers fails as Node fails it after `end()`
+ * (ERR_HTTP_HEADERS_SENT): code that ends twice behaves as it would without a session. Returns the undo.
+ */
+function refuseHeaderChanges(response: ServerResponse): () => void {
+  const methods = ['setHeader', 'appendHeader', 'removeHeader'] as const;
+  const refuse = () => {
+    const error = new Error('Cannot set headers after they are sent to the client') as NodeJS.ErrnoException;
+    error.code = 'ERR_HTTP_HEADERS_SENT';
+    throw error;
+  };
+  for (const method of methods) Object.defineProperty(response, method, { value: refuse, configurable: true });
+  return () => {
+    for (const method of methods) delete (response as unknown as Record<string, unknown>)[method];
+  };
+}
+
+/**
  * While the save runs, the response must count as answered: code that runs after the action (Express's
  * 404 fallback, routing-controllers calling next(error) after its JSON error) would otherwise answer it
  * a second time. Express's final handler destroys the socket of an answered response that reaches it
@@ -35,6 +52,7 @@ export function holdResponse(response: ServerResponse): (write: () => void) => v
   const originalDestroy = socket?.destroy;
   let destroyRequested: unknown[] | undefined;
   holdable[held] = true;
+  const restoreHeaders = refuseHeaderChanges(response);
   if (socket && originalDestroy) {
     socket.destroy = (...args: unknown[]) => {
       destroyRequested = args;
@@ -43,6 +61,7 @@ export function holdResponse(response: ServerResponse): (write: () => void) => v
   }
   return (write) => {
     holdable[held] = false;
+    restoreHeaders();
     if (socket && originalDestroy) socket.destroy = originalDestroy;
     write();
     if (socket && originalDestroy && destroyRequested)

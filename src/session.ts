@@ -1,5 +1,6 @@
 import { inspect } from 'node:util';
-import type { SessionCookie } from './cookie';
+import { Exclude } from 'class-transformer';
+import { SessionCookie } from './cookie';
 import { SessionValidationError } from './errors';
 import type { ChangeTracker, SessionDataRecord } from './change-tracker';
 import { isUnsafeKey } from './change-tracker';
@@ -69,8 +70,18 @@ export class SessionObject {
     return this[sessionState].id;
   }
 
+  /** Listed among the session's keys, as in express-session; left out when class-transformer makes plain data. */
+  @Exclude()
   get cookie(): SessionCookie {
     return this[sessionState].cookie;
+  }
+
+  /** Takes another session's cookie (passport's keepSessionInfo copies every key, the cookie included). */
+  set cookie(cookie: SessionCookie) {
+    if (!(cookie instanceof SessionCookie)) {
+      throw new SessionValidationError('session.cookie can only be replaced by another session cookie.', 'cookie');
+    }
+    this[sessionState].cookie = cookie;
   }
 
   get(key: string, fallback?: unknown): unknown {
@@ -191,7 +202,8 @@ function writeKey(state: SessionState, key: string, value: unknown): void {
     state.tracker.remove(key);
     return;
   }
-  assertJsonSafe(key, value);
+  // A number is checked when the session is saved: express-session code counts with `++session.n` from undefined.
+  if (typeof value !== 'number') assertJsonSafe(key, value);
   state.tracker.write(key, value);
 }
 
@@ -220,7 +232,7 @@ export function createSession<Data extends object = SessionData>(state: SessionS
       return tracker.handOut(property as string);
     },
     set(object, property, value, receiver) {
-      if (typeof property === 'symbol') return Reflect.set(object, property, value, receiver);
+      if (typeof property === 'symbol' || property === 'cookie') return Reflect.set(object, property, value, receiver);
       writeKey(object[sessionState], property, value);
       return true;
     },
@@ -238,9 +250,10 @@ export function createSession<Data extends object = SessionData>(state: SessionS
       return isMember(property) || tracker.has(property as string);
     },
     ownKeys() {
-      return tracker.keys();
+      return ['cookie', ...tracker.keys()];
     },
-    getOwnPropertyDescriptor(_object, property) {
+    getOwnPropertyDescriptor(object, property) {
+      if (property === 'cookie') return dataProperty(object.cookie);
       if (typeof property === 'string' && tracker.has(property))
         return dataProperty(tracker.handOut(property));
       return undefined;

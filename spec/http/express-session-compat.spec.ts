@@ -7,10 +7,13 @@ import type { Request, Response } from 'express';
 import { Passport } from 'passport';
 import { Strategy as LocalStrategy } from 'passport-local';
 import supertest from 'supertest';
-import { SessionConfigError, session } from '../../src';
+import { MemoryStore, SessionConfigError, session } from '../../src';
+import expressSession from 'express-session';
+import SessionFileStore from 'session-file-store';
+import { SwitchableStore } from '../helpers/switchable-store';
 import { signSessionId } from '../../src/cookie';
 import { createTestApp, sessionCookieOf, setCookieOf } from '../helpers/app';
-import { quietLogger, storesUnderTest, testSecret } from '../helpers/stores';
+import { quietLogger, storesUnderTest, temporaryDirectory, testSecret } from '../helpers/stores';
 
 /** An app that counts visits in the session, behind whatever `before` puts in front of the session. */
 function countingApp(options: Parameters<typeof session>[0], before: express.RequestHandler[] = []) {
@@ -265,3 +268,91 @@ for (const store of storesUnderTest) {
     });
   });
 }
+
+describe('express-session behaviours around the request', () => {
+  it('session.save() prevents a second write at the end of the request', async () => {
+    let writes = 0;
+    const store = new MemoryStore();
+    const countingStore = Object.assign(store, {
+      set: (key: string, value: unknown, expires?: number) => {
+        writes += 1;
+        return MemoryStore.prototype.set.call(store, key, value, expires);
+      },
+    });
+    const app = express();
+    app.use(session({ secret: testSecret, logger: quietLogger, store: countingStore, resave: true }));
+    app.get('/', (request: Request, response: Response, next) => {
+      request.session!.hit = true;
+      request.session!.save((error) => (error ? next(error) : response.send('saved')));
+    });
+    await supertest(app).get('/').expect(200, 'saved');
+    assert.equal(writes, 1);
+  });
+
+  it('gives no session outside the cookie path, and takes per-request cookie options from a function', async () => {
+    const app = express();
+    app.use(
+      session({
+        secret: testSecret,
+        logger: quietLogger,
+        driver: 'memory',
+        cookie: (request) => ({ path: '/app', sameSite: request.headers['x-cross'] ? 'auto' : 'strict' }),
+      }),
+    );
+    app.use((request: Request, response: Response) => {
+      if (request.session) request.session.visited = true;
+      response.send(String(request.session !== undefined));
+    });
+    const outside = await supertest(app).get('/other').expect(200, 'false');
+    assert.deepEqual(setCookieOf(outside), []);
+    const inside = await supertest(app).get('/app/page').expect(200, 'true');
+    assert.match(setCookieOf(inside)[0]!, /Path=\/app; HttpOnly; SameSite=Strict/);
+    const crossSite = await supertest(app)
+      .get('/app/page')
+      .set('X-Cross', '1')
+      .set('X-Forwarded-Proto', 'https');
+    assert.match(setCookieOf(crossSite)[0]!, /SameSite=Lax/, "'auto' is Lax on plain http");
+  });
+
+  it('leaves request.session undefined after destroy(), and sends no cookie for a session never stored', async () => {
+    const app = express();
+    app.use(session({ secret: testSecret, logger: quietLogger, driver: 'memory' }));
+    app.get('/', (request: Request, response: Response) => {
+      request.session!.destroy(() => response.send(String(request.session)));
+    });
+    const response = await supertest(app).get('/').expect(200, 'undefined');
+    assert.deepEqual(setCookieOf(response), []);
+  });
+
+  it('a touch or an empty new session that cannot be stored does not fail the response; the error goes to next', async () => {
+    const failing = new SwitchableStore();
+    const errors: unknown[] = [];
+    const app = express();
+    app.use(session({ secret: testSecret, logger: quietLogger, store: failing, saveUninitialized: true }));
+    app.get('/', (_request: Request, response: Response) => response.send('ok'));
+    app.use((error: unknown, _request: Request, _response: Response, next: express.NextFunction) => {
+      errors.push(error);
+      next();
+    });
+    failing.mode = 'failing';
+    await supertest(app).get('/').expect(200, 'ok');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal((errors[0] as Error | undefined)?.message, 'connection refused');
+  });
+
+  it('gives no session while an express-session store says it is disconnected, and one again once it reconnects', async () => {
+    const FileStoreOfExpress = SessionFileStore(expressSession);
+    const store = new FileStoreOfExpress({
+      path: temporaryDirectory('disconnect'),
+      retries: 0,
+      logFn: () => undefined,
+    });
+    const app = express();
+    app.use(session({ secret: testSecret, logger: quietLogger, store }));
+    app.get('/', (request: Request, response: Response) => response.send(typeof request.session));
+    store.emit('disconnect');
+    await supertest(app).get('/').expect(200, 'undefined');
+    store.emit('connect');
+    await supertest(app).get('/').expect(200, 'object');
+  });
+});

@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import type { Keyv } from 'keyv';
 import { SessionStoreUnavailableError } from '../errors';
 import { storeKeyOf } from '../ids';
@@ -44,6 +45,7 @@ export class SessionRecords {
   /** The adapter of a Keyv made for a driver, read and written directly (same format, less overhead). */
   private readonly ownAdapter: KeyvAdapterBase | undefined;
   private readonly reportedKeys = new Set<string>();
+  private connected = true;
 
   constructor(
     readonly keyv: Keyv,
@@ -54,6 +56,19 @@ export class SessionRecords {
     this.ownAdapter = ownAdapterOf(keyv);
     this.storeName = storeNameOf(keyv);
     this.hashesSessionIds = !(keyv.store instanceof ExpressStoreAdapter);
+    const { store } = keyv;
+    if (store instanceof ExpressStoreAdapter && store.store instanceof EventEmitter) {
+      store.store.on('disconnect', () => (this.connected = false));
+      store.store.on('connect', () => (this.connected = true));
+    }
+  }
+
+  /**
+   * False while an express-session store says it is disconnected (its 'disconnect' event, until 'connect'):
+   * requests then get no session at all, as with express-session.
+   */
+  get storeConnected(): boolean {
+    return this.connected;
   }
 
   keyOf(sessionId: string): string {
