@@ -37,7 +37,11 @@ describe('the Session object', () => {
     const { session } = loadedSession({ users: [1] });
     session.theme = 'dark';
     assert.ok('users' in session);
-    assert.deepEqual(Object.keys(session), ['cookie', 'users', 'theme'], 'cookie first, as in express-session');
+    assert.deepEqual(
+      Object.keys(session),
+      ['cookie', 'users', 'theme'],
+      'cookie first, as in express-session',
+    );
     assert.equal(JSON.stringify(session), '{"users":[1],"theme":"dark"}');
     assert.deepEqual({ ...session }, { cookie: session.cookie, users: [1], theme: 'dark' });
     assert.equal(inspect(session), "{ users: [ 1 ], theme: 'dark' }");

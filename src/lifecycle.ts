@@ -162,7 +162,11 @@ export class SessionLifecycle {
       const createdAt = latest?.meta.createdAt ?? next.meta.createdAt;
       const limits = sessionLimits(this.config, next.meta.cookie?.originalMaxAge ?? null);
       const meta = { ...next.meta, createdAt, lastSeenAt: now };
-      await this.records.write(sessionId, { data: next.data, meta }, expiry ?? expiresAt(limits, createdAt, now));
+      await this.records.write(
+        sessionId,
+        { data: next.data, meta },
+        expiry ?? expiresAt(limits, createdAt, now),
+      );
       await this.userIndex?.relink(
         this.records.keyOf(sessionId),
         this.userIndex.userOf(latest?.data),
@@ -411,7 +415,8 @@ export class SessionLifecycle {
     } catch (error) {
       return { write: !context.anonymous, changes: { set: {}, removed: [] }, changed: false, error };
     }
-    const cookieChanged = state.storedCookieSettings !== undefined && state.cookie.settings() !== state.storedCookieSettings;
+    const cookieChanged =
+      state.storedCookieSettings !== undefined && state.cookie.settings() !== state.storedCookieSettings;
     const changed =
       hasChanges(changes) || state.agedFlashKeys.length > 0 || state.flashedKeys.size > 0 || cookieChanged;
     let write: boolean;
@@ -539,7 +544,10 @@ export class SessionLifecycle {
       return { pending: this.removesAtEnd(context), dataAtRisk: true };
     }
     const plan = this.planSave(context, false);
-    return { pending: plan.write, dataAtRisk: plan.changed || plan.error !== undefined || context.regenerated };
+    return {
+      pending: plan.write,
+      dataAtRisk: plan.changed || plan.error !== undefined || context.regenerated,
+    };
   }
 
   /**
@@ -547,10 +555,14 @@ export class SessionLifecycle {
    * the response has been handed to the connection, and to the logger.
    */
   private reportAfterResponse(context: RequestSession, error: unknown): void {
-    this.config.logger.error('routing-controllers-session: the session could not be touched or stored', error);
+    this.config.logger.error(
+      'routing-controllers-session: the session could not be touched or stored',
+      error,
+    );
     const { next } = context;
     // The client has its answer already: the store's own error, as express-session passes it.
-    const reported = error instanceof SessionStoreUnavailableError && error.cause !== undefined ? error.cause : error;
+    const reported =
+      error instanceof SessionStoreUnavailableError && error.cause !== undefined ? error.cause : error;
     if (next) context.response.once('finish', () => next(reported));
   }
 

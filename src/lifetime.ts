@@ -19,7 +19,12 @@ export function sessionLimits(config: ResolvedSessionConfig, cookieMaxAge: numbe
   };
 }
 
-export function hasExpired(limits: SessionLimits, createdAt: number, lastSeenAt: number, now: number): boolean {
+export function hasExpired(
+  limits: SessionLimits,
+  createdAt: number,
+  lastSeenAt: number,
+  now: number,
+): boolean {
   if (now - lastSeenAt > limits.idleMs) return true;
   return limits.absoluteMs !== undefined && now - createdAt > limits.absoluteMs;
 }

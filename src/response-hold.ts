@@ -32,7 +32,8 @@ function refuseHeaderChanges(response: ServerResponse): () => void {
     error.code = 'ERR_HTTP_HEADERS_SENT';
     throw error;
   };
-  for (const method of methods) Object.defineProperty(response, method, { value: refuse, configurable: true });
+  for (const method of methods)
+    Object.defineProperty(response, method, { value: refuse, configurable: true });
   return () => {
     for (const method of methods) delete (response as unknown as Record<string, unknown>)[method];
   };

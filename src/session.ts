@@ -79,7 +79,10 @@ export class SessionObject {
   /** Takes another session's cookie (passport's keepSessionInfo copies every key, the cookie included). */
   set cookie(cookie: SessionCookie) {
     if (!(cookie instanceof SessionCookie)) {
-      throw new SessionValidationError('session.cookie can only be replaced by another session cookie.', 'cookie');
+      throw new SessionValidationError(
+        'session.cookie can only be replaced by another session cookie.',
+        'cookie',
+      );
     }
     this[sessionState].cookie = cookie;
   }
@@ -232,7 +235,8 @@ export function createSession<Data extends object = SessionData>(state: SessionS
       return tracker.handOut(property as string);
     },
     set(object, property, value, receiver) {
-      if (typeof property === 'symbol' || property === 'cookie') return Reflect.set(object, property, value, receiver);
+      if (typeof property === 'symbol' || property === 'cookie')
+        return Reflect.set(object, property, value, receiver);
       writeKey(object[sessionState], property, value);
       return true;
     },

@@ -49,7 +49,9 @@ export class ExpressStoreApi extends EventEmitter {
     const parsed = fromExpressRecord(session);
     const written = parsed
       ? this.sessions.write(sid, parsed.value, parsed.expires)
-      : Promise.reject(new SessionValidationError('sessionStore.set() takes a session with a cookie object.'));
+      : Promise.reject(
+          new SessionValidationError('sessionStore.set() takes a session with a cookie object.'),
+        );
     return settle(written, callback);
   }
 
@@ -62,7 +64,9 @@ export class ExpressStoreApi extends EventEmitter {
     return settle(this.sessions.remove(sid), callback);
   }
 
-  all(callback?: Callback<Record<string, ExpressSessionRecord>>): Promise<Record<string, ExpressSessionRecord>> {
+  all(
+    callback?: Callback<Record<string, ExpressSessionRecord>>,
+  ): Promise<Record<string, ExpressSessionRecord>> {
     const listed = (async () => {
       const all: Record<string, ExpressSessionRecord> = {};
       for await (const [key, record] of this.sessions.list()) all[key] = expressRecordOf(record);

@@ -168,7 +168,14 @@ export class RedisStore extends KeyvAdapterBase {
     let cursor = '0';
     do {
       const [next, keys] = await this.redis(({ client }) =>
-        client.sendCommand<[string, string[]]>(['SCAN', cursor, 'MATCH', `${sessionPrefix}*`, 'COUNT', '500']),
+        client.sendCommand<[string, string[]]>([
+          'SCAN',
+          cursor,
+          'MATCH',
+          `${sessionPrefix}*`,
+          'COUNT',
+          '500',
+        ]),
       );
       for (const redisKey of keys) {
         const value = await this.redis(({ client }) => client.sendCommand<string | null>(['GET', redisKey]));

@@ -121,7 +121,10 @@ export class SessionRecords {
   async *list(): AsyncGenerator<[string, SessionRecord]> {
     const { iterator } = this.keyv as { iterator?: () => AsyncIterable<[string, unknown]> };
     if (typeof iterator !== 'function') {
-      throw new SessionStoreUnavailableError(this.storeName, new Error('this store cannot list its sessions'));
+      throw new SessionStoreUnavailableError(
+        this.storeName,
+        new Error('this store cannot list its sessions'),
+      );
     }
     for await (const [key, value] of iterator.call(this.keyv)) {
       const record = isUserIndexKey(key) ? undefined : asSessionRecord(value);
