@@ -15,6 +15,41 @@ export interface SessionData {}
 
 export type { SessionDataRecord } from './change-tracker';
 
+/** The value type of a session key: declared in SessionData, or unknown for a key the app did not declare. */
+export type SessionValueOf<Key extends string> = Key extends keyof SessionData
+  ? Exclude<SessionData[Key], undefined>
+  : unknown;
+
+/** `[by?]` for a key that holds a number (or is undeclared), `[never]` (an error) for any other. */
+type IncrementArguments<Key extends string> = Key extends keyof SessionData
+  ? NonNullable<SessionData[Key]> extends number
+    ? [by?: number]
+    : [by: never]
+  : [by?: number];
+
+/** What `push` may add to a key: an element of its declared array type, or anything for an undeclared key. */
+type ElementOf<Key extends string> = Key extends keyof SessionData
+  ? NonNullable<SessionData[Key]> extends ReadonlyArray<infer Element>
+    ? Element
+    : never
+  : unknown;
+
+/**
+ * The helpers on every session object, typed by SessionData for declared keys (undeclared keys are
+ * `unknown`). They never collide with data keys, and are added to express-session's Session type too.
+ */
+export interface SessionHelpers {
+  get<Key extends string>(key: Key, fallback?: SessionValueOf<Key>): SessionValueOf<Key> | undefined;
+  set<Key extends string>(key: Key, value: SessionValueOf<Key> | null | undefined): this;
+  has(key: string): boolean;
+  all(): SessionDataRecord;
+  forget(...keys: string[]): this;
+  pull<Key extends string>(key: Key, fallback?: SessionValueOf<Key>): SessionValueOf<Key> | undefined;
+  increment<Key extends string>(key: Key, ...by: IncrementArguments<Key>): number;
+  push<Key extends string>(key: Key, value: ElementOf<Key>): unknown[];
+  flashNext<Key extends string>(key: Key, value: SessionValueOf<Key>): this;
+}
+
 /** The lifecycle operations behind the express-session style methods; implemented by lifecycle.ts. */
 export interface SessionBackend {
   regenerate(session: SessionObject, keepData: boolean): Promise<SessionObject>;
@@ -59,7 +94,7 @@ function settle<T>(operation: Promise<T>, callback: Callback | undefined): Promi
 }
 
 /** The data model behind `request.session`; the Proxy in `createSession` maps data keys onto `data`. */
-export class SessionObject {
+export class SessionObject implements SessionHelpers {
   [sessionState]: SessionState;
 
   constructor(state: SessionState) {
@@ -87,11 +122,13 @@ export class SessionObject {
     this[sessionState].cookie = cookie;
   }
 
+  get<Key extends string>(key: Key, fallback?: SessionValueOf<Key>): SessionValueOf<Key> | undefined;
   get(key: string, fallback?: unknown): unknown {
     const { tracker } = this[sessionState];
     return tracker.has(key) ? tracker.handOut(key) : fallback;
   }
 
+  set<Key extends string>(key: Key, value: SessionValueOf<Key> | null | undefined): this;
   set(key: string, value: unknown): this {
     writeKey(this[sessionState], key, value);
     return this;
@@ -112,12 +149,14 @@ export class SessionObject {
     return this;
   }
 
+  pull<Key extends string>(key: Key, fallback?: SessionValueOf<Key>): SessionValueOf<Key> | undefined;
   pull(key: string, fallback?: unknown): unknown {
     const value = this.get(key, fallback);
     this.forget(key);
     return value;
   }
 
+  increment<Key extends string>(key: Key, ...by: IncrementArguments<Key>): number;
   increment(key: string, by = 1): number {
     const current = this.get(key, 0);
     if (typeof current !== 'number') {
@@ -130,6 +169,7 @@ export class SessionObject {
     return current + by;
   }
 
+  push<Key extends string>(key: Key, value: ElementOf<Key>): unknown[];
   push(key: string, value: unknown): unknown[] {
     const current = this.get(key, []);
     if (!Array.isArray(current)) {
@@ -142,6 +182,7 @@ export class SessionObject {
   }
 
   /** Stores a value that the next request can read; it is removed when that request ends. */
+  flashNext<Key extends string>(key: Key, value: SessionValueOf<Key>): this;
   flashNext(key: string, value: unknown): this {
     this.set(key, value);
     this[sessionState].flashedKeys.add(key);

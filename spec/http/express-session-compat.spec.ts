@@ -7,6 +7,7 @@ import type { Request, Response } from 'express';
 import { Passport } from 'passport';
 import { Strategy as LocalStrategy } from 'passport-local';
 import supertest from 'supertest';
+import type { ExpressStoreApi } from '../../src';
 import { MemoryStore, SessionConfigError, session } from '../../src';
 import expressSession from 'express-session';
 import SessionFileStore from 'session-file-store';
@@ -243,10 +244,12 @@ for (const store of storesUnderTest) {
         );
       });
       app.post('/store/set/:sid', async (request: Request, response: Response) => {
-        const found = (await request.sessionStore.get(request.params.sid as string))!;
-        await request.sessionStore.set(request.params.sid as string, { ...found, note: 'set by store' });
-        await request.sessionStore.touch(request.params.sid as string, found);
-        response.json({ length: await request.sessionStore.length(), all: await request.sessionStore.all() });
+        // the Promise forms, which express-session's Store type does not declare
+        const sessionStore = request.sessionStore as unknown as ExpressStoreApi;
+        const found = (await sessionStore.get(request.params.sid as string))!;
+        await sessionStore.set(request.params.sid as string, { ...found, note: 'set by store' });
+        await sessionStore.touch(request.params.sid as string, found);
+        response.json({ length: await sessionStore.length(), all: await sessionStore.all() });
       });
       const phone = supertest.agent(app);
       const phoneId = (await phone.put('/keys/user').send({ value: 'sharon' })).body.id as string;

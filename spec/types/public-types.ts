@@ -16,6 +16,7 @@ interface TypedUser {
 declare module 'routing-controllers-session' {
   interface SessionData {
     typedUsers?: TypedUser[];
+    visits?: number;
   }
 }
 
@@ -31,8 +32,33 @@ export function classicAccess(request: Request): void {
   void request.session.regenerate(() => undefined);
 }
 
-export function helperAccess(current: SessionOfApp): void {
+export function helperAccess(current: SessionOfApp, request: Request): void {
   current.set('typedUsers', []);
+  current.set('visits', 3);
+  // @ts-expect-error visits is declared a number
+  current.set('visits', 'three');
+  const visits: number | undefined = current.get('visits');
+  // @ts-expect-error get of a declared key is typed, not unknown
+  const visitsAsText: string | undefined = current.get('visits');
+  const pulled: TypedUser[] | undefined = current.pull('typedUsers');
+  current.increment('visits');
+  current.increment('visits', 2);
+  // @ts-expect-error typedUsers does not hold a number
+  current.increment('typedUsers');
+  current.push('typedUsers', { id: 2, name: 'Asif' });
+  // @ts-expect-error a typedUsers element is a TypedUser
+  current.push('typedUsers', 'Asif');
+  current.flashNext('visits', 1);
+  // @ts-expect-error flashNext is typed like set
+  current.flashNext('visits', 'one');
+  const undeclared: unknown = current.get('anything');
+  current.set('anything', { free: true });
+  // the same helpers on request.session (express-session's Session type, which this library extends)
+  request.session.set('visits', 4);
+  // @ts-expect-error visits is declared a number on request.session too
+  request.session.set('visits', 'four');
+  const fromRequest: number | undefined = request.session.get('visits');
+  void [visits, visitsAsText, pulled, undeclared, fromRequest];
   const unknownValue: unknown = current.untyped;
   // @ts-expect-error an undeclared key is unknown, not any
   const notAString: string = current.untyped;
