@@ -19,7 +19,7 @@ import { ChangeTracker, createDataRecord, hasChanges } from './change-tracker';
 import { createSession } from './session';
 import type { SessionRecords } from './stores/session-records';
 import type { UserSessionIndex } from './user-index';
-import { holdResponse } from './response-hold';
+import { hookResponse } from './response-hooks';
 import { ExpressStoreApi } from './stores/express-store-api';
 
 /** Checks session data before it is written (the schema); throws to refuse the save. */
@@ -106,8 +106,8 @@ interface RequestSession {
   anonymous: boolean;
   destroyed: boolean;
   regenerated: boolean;
-  /** The app saved the session itself (`session.save()`): the end of the request saves only later changes. */
-  savedByApp: boolean;
+  /** The session was saved during this request (by `session.save()`, or before the body): later saves write only changes. */
+  savedAlready: boolean;
   wroteChanges: boolean;
   cookieApplied: boolean;
 }
@@ -305,7 +305,7 @@ export class SessionLifecycle {
       anonymous,
       destroyed: false,
       regenerated: false,
-      savedByApp: false,
+      savedAlready: false,
       wroteChanges: false,
       cookieApplied: false,
       state: undefined as unknown as SessionState,
@@ -421,8 +421,9 @@ export class SessionLifecycle {
       hasChanges(changes) || state.agedFlashKeys.length > 0 || state.flashedKeys.size > 0 || cookieChanged;
     let write: boolean;
     if (context.anonymous || typeof context.request.sessionID !== 'string') write = false;
-    else if (explicit || context.regenerated) write = true;
-    else if (context.savedByApp) write = changed;
+    else if (explicit) write = true;
+    else if (context.savedAlready) write = changed;
+    else if (context.regenerated) write = true;
     else if (state.isNew) write = changed || this.config.saveUninitialized;
     else {
       const touchDue = Date.now() - state.lastSeenAt >= this.config.touchIntervalMs;
@@ -437,7 +438,6 @@ export class SessionLifecycle {
     const plan = this.planSave(context, explicit);
     if (plan.error !== undefined) throw plan.error;
     if (!plan.write) return;
-    if (explicit) context.savedByApp = true;
     const flashChanged = state.agedFlashKeys.length > 0 || state.flashedKeys.size > 0;
     const lock = state.isNew ? this.records.withNewSessionLock : this.records.withLock;
     await lock.call(this.records, state.id, async () => {
@@ -470,6 +470,7 @@ export class SessionLifecycle {
         context.request.headers['user-agent'],
       );
       state.tracker.reset(data);
+      context.savedAlready = true;
       state.storedCookieSettings = state.cookie.settings();
       state.isNew = false;
       state.lastSeenAt = now;
@@ -593,88 +594,16 @@ export class SessionLifecycle {
     }
   }
 
-  /**
-   * Saves before the headers leave: writeHead sets the cookie, end waits for the save. A response with no
-   * store work ends at once, as it would without a session; one with store work is held until the work is
-   * done, and whatever fails then is answered by failResponse. Both methods are put back on every path.
-   */
   private hookResponse(context: RequestSession): void {
-    const { response } = context;
-    const originalWriteHead = response.writeHead as (...args: unknown[]) => ServerResponse;
-    const originalEnd = response.end as (...args: unknown[]) => ServerResponse;
-    const unhook = () => {
-      response.writeHead = originalWriteHead as typeof response.writeHead;
-      response.end = originalEnd as typeof response.end;
-    };
-    response.writeHead = ((...args: unknown[]) => {
-      const header = context.cookieApplied
-        ? undefined
-        : this.applyCookie(context, !context.state.isNew || this.planSave(context, false).write);
-      return originalWriteHead.apply(
-        response,
-        header === undefined ? args : keepCookieInHeaders(args, header),
-      );
-    }) as typeof response.writeHead;
-    let ending = false;
-    response.end = ((...args: unknown[]) => {
-      if (ending) return response;
-      ending = true;
-      const work = this.workAtEnd(context);
-      if (!work.pending) {
-        try {
-          this.applyCookie(context, !context.state.isNew);
-        } finally {
-          unhook();
-        }
-        return originalEnd.apply(response, args);
-      }
-      const releaseResponse = holdResponse(response);
-      this.commit(context)
-        .then(
-          () => undefined,
-          (error: unknown) => error ?? new Error('the session could not be saved'),
-        )
-        .then((saveError) => {
-          unhook();
-          releaseResponse(() => {
-            if (saveError !== undefined && work.dataAtRisk) return this.failResponse(context, saveError);
-            try {
-              this.applyCookie(context, !context.state.isNew && saveError === undefined);
-              originalEnd.apply(response, args);
-            } catch (error) {
-              return this.failResponse(context, error);
-            }
-            if (saveError !== undefined) this.reportAfterResponse(context, saveError);
-          });
-        })
-        .catch((error: unknown) => this.failResponse(context, error));
-      return response;
-    }) as typeof response.end;
+    hookResponse(context.response, {
+      applyCookie: (stored) => this.applyCookie(context, stored),
+      isStored: () => !context.state.isNew || this.planSave(context, false).write,
+      workAtEnd: () => this.workAtEnd(context),
+      commit: () => this.commit(context),
+      fail: (error) => this.failResponse(context, error),
+      reportAfterResponse: (error) => this.reportAfterResponse(context, error),
+    });
   }
-}
-
-/**
- * Node lets headers given to writeHead replace the ones set before it, so a Set-Cookie given there would
- * drop the session cookie: it is added to that Set-Cookie instead (headers as an object or a flat array).
- */
-function keepCookieInHeaders(args: unknown[], cookie: string): unknown[] {
-  const index = typeof args[1] === 'string' ? 2 : 1;
-  const headers = args[index];
-  const isSetCookie = (name: unknown) => typeof name === 'string' && name.toLowerCase() === 'set-cookie';
-  const withCookie = (given: unknown) => [...(Array.isArray(given) ? given : [String(given)]), cookie];
-  const copy = [...args];
-  if (Array.isArray(headers)) {
-    // One Set-Cookie pair holding every value: Node 20 keeps only the last of repeated Set-Cookie pairs.
-    const position = headers.findIndex((name, at) => at % 2 === 0 && isSetCookie(name));
-    if (position === -1) return args;
-    copy[index] = headers.map((item: unknown, at) => (at === position + 1 ? withCookie(item) : item));
-    return copy;
-  }
-  if (typeof headers !== 'object' || headers === null) return args;
-  const name = Object.keys(headers).find(isSetCookie);
-  if (name === undefined) return args;
-  copy[index] = { ...headers, [name]: withCookie((headers as Record<string, unknown>)[name]) };
-  return copy;
 }
 
 /**

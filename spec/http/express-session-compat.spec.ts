@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it, mock } from 'node:test';
 import cookieParser from 'cookie-parser';
 import express from 'express';
@@ -13,7 +15,7 @@ import expressSession from 'express-session';
 import SessionFileStore from 'session-file-store';
 import { SwitchableStore } from '../helpers/switchable-store';
 import { signSessionId } from '../../src/cookie';
-import { createTestApp, sessionCookieOf, setCookieOf } from '../helpers/app';
+import { createTestApp, listen, sessionCookieOf, setCookieOf } from '../helpers/app';
 import { quietLogger, storesUnderTest, temporaryDirectory, testSecret } from '../helpers/stores';
 
 /** An app that counts visits in the session, behind whatever `before` puts in front of the session. */
@@ -358,4 +360,51 @@ describe('express-session behaviours around the request', () => {
     store.emit('connect');
     await supertest(app).get('/').expect(200, 'object');
   });
+});
+
+/** A memory store whose writes take 200 ms, and that notes when the last one was done. */
+class SlowMemoryStore extends MemoryStore {
+  lastWriteDoneAt = 0;
+
+  override async set(key: string, value: unknown, expires?: number): Promise<boolean> {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const written = await super.set(key, value, expires);
+    this.lastWriteDoneAt = performance.now();
+    return written;
+  }
+}
+
+describe('a response whose body leaves before end()', () => {
+  const file = join(temporaryDirectory('sendfile'), 'receipt.txt');
+  writeFileSync(file, 'receipt '.repeat(10_000));
+
+  for (const [name, respond] of [
+    ['res.sendFile', (response: Response) => response.sendFile(file)],
+    [
+      'the whole body through res.write, then res.end(), with a Content-Length',
+      (response: Response) => {
+        response.setHeader('Content-Length', '12');
+        response.write('hello, ');
+        response.write('world');
+        response.end();
+      },
+    ],
+  ] as const) {
+    it(`is held until the session is saved (${name}), so a client that has the body can rely on it`, async () => {
+      const store = new SlowMemoryStore();
+      const app = express();
+      app.use(session({ secret: testSecret, logger: quietLogger, store }));
+      app.get('/visit', (request: Request, response: Response) => {
+        request.session!.visited = true;
+        respond(response);
+      });
+      const server = await listen(app);
+      const { port } = server.address() as { port: number };
+      const response = await fetch(`http://127.0.0.1:${port}/visit`);
+      await response.text();
+      const bodyReceivedAt = performance.now();
+      assert.ok(store.lastWriteDoneAt > 0, 'the session was stored');
+      assert.ok(store.lastWriteDoneAt <= bodyReceivedAt, 'before the client had the whole body');
+    });
+  }
 });
