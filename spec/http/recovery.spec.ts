@@ -77,16 +77,22 @@ describe('the file store directory', () => {
 });
 
 describe('waiting for a file lock', () => {
-  const lockPathOf = (directory: string, sessionId: string) =>
-    join(directory, `${createHash('sha256').update(storeKeyOf(sessionId)).digest('hex')}.lock`);
-
-  it('ends with 503 within storeTimeout when a live process holds the lock, then goes on', async () => {
-    const directory = temporaryDirectory('held');
+  /** A logged-in session on a file store with a 500 ms storeTimeout, and the path of its lock file. */
+  async function loggedInOnFiles(label: string) {
+    const directory = temporaryDirectory(label);
     const { app } = createTestApp({ driver: 'file', file: { directory }, storeTimeout: '500ms' });
     const login = await supertest(app).put('/keys/user').send({ value: 'u' }).expect(200);
     const cookie = sessionCookieOf(login)!;
     const sessionId = decodeURIComponent(cookie.slice(4)).slice(2).split('.')[0]!;
-    const lockPath = lockPathOf(directory, sessionId);
+    const lockPath = join(
+      directory,
+      `${createHash('sha256').update(storeKeyOf(sessionId)).digest('hex')}.lock`,
+    );
+    return { app, cookie, lockPath };
+  }
+
+  it('ends with 503 within storeTimeout when a live process holds the lock, then goes on', async () => {
+    const { app, cookie, lockPath } = await loggedInOnFiles('held');
     writeFileSync(lockPath, String(process.ppid));
     const started = Date.now();
     await supertest(app).put('/keys/other').set('Cookie', cookie).send({ value: 1 }).expect(503);
@@ -96,12 +102,7 @@ describe('waiting for a file lock', () => {
   });
 
   it('ends with 503 within storeTimeout when the lock cannot be removed, and later requests do not queue for ever', async () => {
-    const directory = temporaryDirectory('stuck');
-    const { app } = createTestApp({ driver: 'file', file: { directory }, storeTimeout: '500ms' });
-    const login = await supertest(app).put('/keys/user').send({ value: 'u' }).expect(200);
-    const cookie = sessionCookieOf(login)!;
-    const sessionId = decodeURIComponent(cookie.slice(4)).slice(2).split('.')[0]!;
-    const lockPath = lockPathOf(directory, sessionId);
+    const { app, cookie, lockPath } = await loggedInOnFiles('stuck');
     mkdirSync(lockPath);
     writeFileSync(join(lockPath, 'inside'), 'a directory with content cannot be unlinked');
     const started = Date.now();
