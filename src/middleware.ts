@@ -18,8 +18,11 @@ export type NextFunction = (error?: unknown) => void;
 
 /** Listing and revoking a user's sessions (option `userKey`), on the handler and the middleware class. */
 export interface UserSessions {
-  /** The user's live sessions; `id` is the at-rest hash, never the cookie value. */
-  listUserSessions(userId: string | number): Promise<UserSessionInfo[]>;
+  /**
+   * The user's live sessions; `id` is the at-rest hash, never the cookie value. `current` (a raw session id,
+   * e.g. `request.sessionID`) marks that session with `current: true`.
+   */
+  listUserSessions(userId: string | number, options?: { current?: string }): Promise<UserSessionInfo[]>;
   /** Deletes the user's sessions, but `except` (a raw session id, e.g. `request.sessionID`); resolves to how many. */
   revokeUserSessions(userId: string | number, options?: { except?: string }): Promise<number>;
 }
@@ -53,7 +56,7 @@ function userSessionsOf(lifecycle: SessionLifecycle): UserSessions {
     return lifecycle.userIndex;
   };
   return {
-    listUserSessions: async (userId) => index().list(userId),
+    listUserSessions: async (userId, options = {}) => index().list(userId, options.current),
     revokeUserSessions: async (userId, options = {}) => index().revoke(userId, options.except),
   };
 }

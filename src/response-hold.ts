@@ -23,9 +23,11 @@ function prepareResponsePrototype(prototype: object): void {
 
 /**
  * While held, the response counts as sent, so changing its headers fails as Node fails it after `end()`
- * (ERR_HTTP_HEADERS_SENT): code that ends twice behaves as it would without a session. Returns the undo.
+ * (ERR_HTTP_HEADERS_SENT), and its status cannot change: code that ends twice behaves as it would without a
+ * session. Returns the undo.
  */
 function refuseHeaderChanges(response: ServerResponse): () => void {
+  const { statusCode, statusMessage } = response;
   const methods = ['setHeader', 'appendHeader', 'removeHeader'] as const;
   const refuse = () => {
     const error = new Error('Cannot set headers after they are sent to the client') as NodeJS.ErrnoException;
@@ -36,6 +38,9 @@ function refuseHeaderChanges(response: ServerResponse): () => void {
     Object.defineProperty(response, method, { value: refuse, configurable: true });
   return () => {
     for (const method of methods) delete (response as unknown as Record<string, unknown>)[method];
+    // a status set while held (an error handler that runs after the end) has no effect, as after a real end
+    response.statusCode = statusCode;
+    response.statusMessage = statusMessage;
   };
 }
 

@@ -10,6 +10,8 @@ export interface UserSessionInfo {
   createdAt: number;
   lastSeenAt: number;
   userAgent?: string;
+  /** True for the session whose id was passed as `current` (the device asking). */
+  current?: boolean;
 }
 
 interface IndexEntry {
@@ -133,13 +135,16 @@ export class UserSessionIndex {
     return live;
   }
 
-  async list(userId: string | number): Promise<UserSessionInfo[]> {
+  /** The user's live sessions; `current` (a raw session id, e.g. `request.sessionID`) marks the asking device. */
+  async list(userId: string | number, current?: string): Promise<UserSessionInfo[]> {
     const sessions = await this.liveSessions(String(userId));
+    const currentKey = current === undefined ? undefined : this.records.keyOf(current);
     return sessions.map(([id, entry, record]) => ({
       id,
       createdAt: record.meta.createdAt,
       lastSeenAt: record.meta.lastSeenAt,
       ...(entry.userAgent ? { userAgent: entry.userAgent } : {}),
+      ...(id === currentKey ? { current: true } : {}),
     }));
   }
 

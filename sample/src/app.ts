@@ -8,6 +8,7 @@ import { createSessionMiddleware } from 'routing-controllers-session';
 import { sessionConfig } from './config/session';
 import { AuthController } from './controllers/AuthController';
 import { IndexController } from './controllers/IndexController';
+import { PageController } from './controllers/PageController';
 import { demoAccount } from './users';
 
 passport.use(
@@ -27,9 +28,11 @@ export function createApp(overrides: SessionOptions = {}): express.Express {
   const app = express();
   app.use(express.json());
   app.use(express.urlencoded({ extended: false }));
+  const sessions = createSessionMiddleware({ ...sessionConfig, ...overrides });
+  app.locals.userSessions = sessions;
   useExpressServer(app, {
-    controllers: [IndexController, AuthController],
-    middlewares: [createSessionMiddleware({ ...sessionConfig, ...overrides })],
+    controllers: [IndexController, AuthController, PageController],
+    middlewares: [sessions],
   });
   return app;
 }

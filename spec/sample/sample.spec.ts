@@ -61,3 +61,25 @@ describe('the sample app', () => {
     assert.deepEqual((await agent.get('/me')).body.user, null);
   });
 });
+
+describe('the sample page', () => {
+  it('shows the sign-in form with the demo account, then the signed-in user, the cart and the flash', async () => {
+    const agent = sampleAgent();
+    const signedOut = await agent.get('/').expect(200).expect('Content-Type', /html/);
+    assert.match(signedOut.text, /name="username"[\s\S]*name="password"/);
+    assert.match(signedOut.text, /sharon[\s\S]*correct horse battery staple/);
+    await agent
+      .post('/page/login')
+      .type('form')
+      .send({ username: 'sharon', password: 'correct horse battery staple' })
+      .expect(303);
+    await agent.post('/cart').type('form').send({ item: '<b>tea</b>' }).expect(303);
+    const signedIn = (await agent.get('/').expect(200)).text;
+    assert.match(signedIn, /Signed in as <strong id="user-name">Sharon<\/strong>/);
+    assert.match(signedIn, /Welcome back, Sharon!/);
+    assert.match(signedIn, /<li>&#60;b&#62;tea&#60;\/b&#62;<\/li>/, 'escaped');
+    assert.match(signedIn, /\(this device\)/);
+    await agent.post('/page/logout').expect(303);
+    assert.match((await agent.get('/')).text, /You are signed out\.[\s\S]*name="username"/);
+  });
+});

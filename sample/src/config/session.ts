@@ -33,4 +33,8 @@ export const sessionConfig = defineSessionConfig({
   maxSize: 64 * 1024,
   // When the store is down: answer 503 ('fail') or serve an unsaved, empty session ('anonymous').
   onStoreError: 'fail',
+
+  // Where the user id sits in the session (passport keeps it at passport.user): sessions are then indexed
+  // by user, for listUserSessions() and revokeUserSessions() ("sign out my other devices").
+  userKey: 'passport.user',
 });

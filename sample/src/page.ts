@@ -1,0 +1,79 @@
+import type { UserSessionInfo } from 'routing-controllers-session';
+
+/** The page's state, as the controller gathers it. */
+export interface PageView {
+  user: { name: string } | undefined;
+  messages: string[];
+  cart: string[];
+  sessions: UserSessionInfo[];
+  demo: { username: string; password: string };
+}
+
+const escape = (text: string) => text.replace(/[&<>"']/g, (character) => `&#${character.charCodeAt(0)};`);
+
+const time = (at: number) => new Date(at).toISOString().replace('T', ' ').slice(0, 19);
+
+function signInForm(demo: PageView['demo']): string {
+  return `
+    <form method="post" action="/page/login">
+      <h2>Sign in</h2>
+      <label>Username <input name="username" autocomplete="username" required></label>
+      <label>Password <input name="password" type="password" autocomplete="current-password" required></label>
+      <button type="submit">Sign in</button>
+      <p class="hint">Demo account: <code>${escape(demo.username)}</code> / <code>${escape(demo.password)}</code></p>
+    </form>`;
+}
+
+function signedIn(view: PageView & { user: { name: string } }): string {
+  const items =
+    view.cart.map((item) => `<li>${escape(item)}</li>`).join('') || '<li class="empty">empty</li>';
+  const sessions = view.sessions
+    .map(
+      (entry) =>
+        `<li>${escape(entry.userAgent ?? 'unknown browser')}, since ${time(entry.createdAt)} UTC${
+          entry.current ? ' <strong>(this device)</strong>' : ''
+        }</li>`,
+    )
+    .join('');
+  return `
+    <p id="signed-in">Signed in as <strong id="user-name">${escape(view.user.name)}</strong></p>
+    <section>
+      <h2>Cart</h2>
+      <ul id="cart">${items}</ul>
+      <form method="post" action="/cart">
+        <label>Item <input name="item" required></label>
+        <button type="submit">Add to cart</button>
+      </form>
+    </section>
+    <section>
+      <h2>Your sessions</h2>
+      <ul id="sessions">${sessions}</ul>
+      <form method="post" action="/page/sign-out-others"><button type="submit">Sign out my other devices</button></form>
+    </section>
+    <form method="post" action="/page/logout"><button type="submit">Sign out</button></form>`;
+}
+
+/** The sample's one HTML page: sign-in form, or the signed-in user's cart and sessions. */
+export function renderPage(view: PageView): string {
+  const messages = view.messages.map((message) => `<p class="flash">${escape(message)}</p>`).join('');
+  const { user } = view;
+  return `<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <title>routing-controllers-session sample</title>
+  <style>
+    body { font: 16px/1.5 system-ui, sans-serif; max-width: 40rem; margin: 2rem auto; padding: 0 1rem; color: #222; }
+    h1 { font-size: 1.4rem; } h2 { font-size: 1.1rem; margin-top: 1.5rem; }
+    label { display: block; margin: .4rem 0; } input { margin-left: .5rem; }
+    .flash { background: #e8f4e8; border: 1px solid #9c9; padding: .5rem .8rem; border-radius: 4px; }
+    .hint, .empty { color: #666; }
+  </style>
+</head>
+<body>
+  <h1>routing-controllers-session sample</h1>
+  <div id="messages">${messages}</div>
+  ${user ? signedIn({ ...view, user }) : signInForm(view.demo)}
+</body>
+</html>`;
+}
