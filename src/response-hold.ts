@@ -34,10 +34,15 @@ function refuseHeaderChanges(response: ServerResponse): () => void {
     error.code = 'ERR_HTTP_HEADERS_SENT';
     throw error;
   };
+  const own = methods.map((method) => Object.getOwnPropertyDescriptor(response, method));
   for (const method of methods)
     Object.defineProperty(response, method, { value: refuse, configurable: true });
   return () => {
-    for (const method of methods) delete (response as unknown as Record<string, unknown>)[method];
+    methods.forEach((method, index) => {
+      const descriptor = own[index];
+      if (descriptor) Object.defineProperty(response, method, descriptor);
+      else delete (response as unknown as Record<string, unknown>)[method];
+    });
     // a status set while held (an error handler that runs after the end) has no effect, as after a real end
     response.statusCode = statusCode;
     response.statusMessage = statusMessage;

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it, mock } from 'node:test';
+import compression from 'compression';
 import cookieParser from 'cookie-parser';
 import express from 'express';
 import type { Request, Response } from 'express';
@@ -405,6 +406,34 @@ describe('a response whose body leaves before end()', () => {
       const bodyReceivedAt = performance.now();
       assert.ok(store.lastWriteDoneAt > 0, 'the session was stored');
       assert.ok(store.lastWriteDoneAt <= bodyReceivedAt, 'before the client had the whole body');
+    });
+  }
+});
+
+describe('compression in front of or behind the session', () => {
+  for (const order of ['compression first', 'session first'] as const) {
+    it(`gzips a sendFile and a JSON body whose session changed, and saves both (${order})`, async () => {
+      const file = join(temporaryDirectory('gzip'), 'big.txt');
+      writeFileSync(file, 'hello world '.repeat(50_000));
+      const app = express();
+      const sessions = session({ secret: testSecret, logger: quietLogger, driver: 'memory' });
+      if (order === 'compression first') app.use(compression(), sessions);
+      else app.use(sessions, compression());
+      const count = (request: Request) =>
+        (request.session!.count = ((request.session!.count as number | undefined) ?? 0) + 1);
+      app.get('/file', (request: Request, response: Response) => (count(request), response.sendFile(file)));
+      app.get('/json', (request: Request, response: Response) =>
+        response.json({ n: count(request), pad: 'x'.repeat(50_000) }),
+      );
+      app.get('/count', (request: Request, response: Response) =>
+        response.send(String(request.session!.count)),
+      );
+      const agent = supertest.agent(app);
+      const sent = await agent.get('/file').set('Accept-Encoding', 'gzip').expect(200);
+      assert.equal(sent.headers['content-encoding'], 'gzip');
+      assert.equal(sent.text.length, 600_000);
+      await agent.get('/json').set('Accept-Encoding', 'gzip').expect(200).expect('Content-Encoding', 'gzip');
+      await agent.get('/count').expect(200, '2');
     });
   }
 });
