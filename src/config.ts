@@ -11,6 +11,15 @@ import type { ExpressSessionStore } from './stores/connect-store';
 /** A number of seconds, or a string such as '90s', '30m', '2h', '7d'. */
 export type Duration = number | string;
 
+/** The node-redis client methods the Redis driver calls (`createClient()` of the `redis` package). */
+export interface RedisClientLike {
+  readonly isOpen: boolean;
+  readonly isReady: boolean;
+  connect(): Promise<unknown>;
+  sendCommand<T>(args: string[]): Promise<T>;
+  on(event: string, listener: (error?: unknown) => void): unknown;
+}
+
 /** A Keyv storage adapter of either Keyv version (@keyv/postgres, @keyv/sqlite, ...), by its shape. */
 export interface KeyvStorageAdapterLike {
   get(key: string): unknown;
@@ -35,7 +44,17 @@ export interface SessionStoreOptions {
   store?: Keyv | KeyvStorageAdapterLike | KeyvAdapterBase | ExpressSessionStore;
   file?: { directory?: string; sweepInterval?: Duration };
   memory?: { max?: number; sweepInterval?: Duration };
-  redis?: { url?: string; prefix?: string; connectTimeout?: Duration; commandTimeout?: Duration };
+  /**
+   * The Redis driver: `url`, or `client`, a node-redis client the app made and owns (it connects and closes
+   * it; a cluster client is not supported yet), and the key `prefix`.
+   */
+  redis?: {
+    url?: string;
+    client?: RedisClientLike;
+    prefix?: string;
+    connectTimeout?: Duration;
+    commandTimeout?: Duration;
+  };
   /** Where store warnings and errors go. Default `console`. */
   logger?: SessionLogger;
   /** How long one store operation, or the wait for a session's lock, may take before the request fails with 503. Default `'5s'`. */

@@ -71,11 +71,15 @@ export class RedisStore extends KeyvAdapterBase {
   private connecting: Promise<unknown> | undefined;
   private outageReported = false;
 
+  /** A client the app made and owns: used as it is, never connected or closed here. */
+  private readonly appClient: RedisClient | undefined;
+
   constructor(options: RedisOptions = {}) {
     super();
-    requireInstalled();
+    this.appClient = options.client as RedisClient | undefined;
+    if (!this.appClient) requireInstalled();
     this.url = options.url ?? 'redis://127.0.0.1:6379';
-    this.displayUrl = this.url.replace(/\/\/[^@/]*@/, '//***@');
+    this.displayUrl = this.appClient ? 'the client in redis.client' : this.url.replace(/\/\/[^@/]*@/, '//***@');
     this.prefix = options.prefix ?? 'sess';
     this.connectTimeoutMs = durationOption('redis.connectTimeout', options.connectTimeout as Duration, '1s');
     this.commandTimeoutMs = durationOption('redis.commandTimeout', options.commandTimeout as Duration, '1s');
@@ -105,6 +109,10 @@ export class RedisStore extends KeyvAdapterBase {
    * reconnects in the background and commands fail at once instead of queueing.
    */
   private async ready(): Promise<Connection> {
+    if (this.appClient) {
+      if (!this.appClient.isReady) throw new Error('the Redis client given in redis.client is not ready');
+      return { client: this.appClient };
+    }
     this.connection ??= this.createConnection();
     const connection = await this.connection;
     const { client } = connection;
