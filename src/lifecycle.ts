@@ -1,4 +1,5 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { IncomingMessage } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import type { ResolvedSessionConfig } from './config';
 import type { UnsignedSessionId } from './cookie';
 import type { SessionCookieJSON, SessionCookieOptions } from './cookie';
@@ -51,11 +52,14 @@ function ownValue(target: object, property: string, value: unknown): void {
 
 /**
  * `request.session`, `request.sessionID` and `request.sessionStore` of a request without a session cookie are
- * accessors on the request's prototype (Express's per-app request object, or IncomingMessage's), not on each
- * request: accessors defined on every request object slow down every later property access Express makes.
+ * accessors on Express's per-app request object, not on each request: accessors defined on every request
+ * object slow down every later property access Express makes. Node's own IncomingMessage.prototype is left
+ * alone (it is every request's in the process): on a bare Node server they are defined on the request.
  * For a request this library does not manage they read undefined and assign like plain properties.
  */
-function prepareRequestPrototype(prototype: object): void {
+function prepareRequestAccessors(request: IncomingMessage): void {
+  const ownPrototype = Object.getPrototypeOf(request) as object;
+  const prototype = ownPrototype === IncomingMessage.prototype ? request : ownPrototype;
   if (preparedPrototypes.has(prototype)) return;
   preparedPrototypes.add(prototype);
   const sessionOf = (request: SlottedRequest) => request[requestSlot]?.buildSession?.();
@@ -216,7 +220,7 @@ export class SessionLifecycle {
     if (!this.records.storeConnected) return undefined;
     const slot: RequestSlot = { lifecycle: this, next };
     (request as SlottedRequest)[requestSlot] = slot;
-    prepareRequestPrototype(Object.getPrototypeOf(request) as object);
+    prepareRequestAccessors(request);
     const cookieId = readSessionId(request, this.config.name, this.config.secrets);
     if (!cookieId) {
       slot.buildSession = () => {

@@ -1,5 +1,4 @@
-import { OutgoingMessage } from 'node:http';
-import type { ServerResponse } from 'node:http';
+import { OutgoingMessage, ServerResponse } from 'node:http';
 
 const held = Symbol('routing-controllers-session held response');
 type HoldableResponse = ServerResponse & { [held]?: boolean };
@@ -10,7 +9,10 @@ const nodeHeadersSent = Object.getOwnPropertyDescriptor(OutgoingMessage.prototyp
  * `headersSent` also reads true while a response is held. Defined once on the response's prototype: defining
  * and deleting it on each response would turn every response object into a slow dictionary-mode object.
  */
-function prepareResponsePrototype(prototype: object): void {
+function prepareResponsePrototype(response: ServerResponse): void {
+  const ownPrototype = Object.getPrototypeOf(response) as object;
+  // Node's own ServerResponse.prototype serves every response of the process: left alone (bare Node server)
+  const prototype = ownPrototype === ServerResponse.prototype ? response : ownPrototype;
   if (preparedPrototypes.has(prototype)) return;
   preparedPrototypes.add(prototype);
   Object.defineProperty(prototype, 'headersSent', {
@@ -58,7 +60,7 @@ function refuseHeaderChanges(response: ServerResponse): () => void {
  */
 export function holdResponse(response: ServerResponse): (write: () => void) => void {
   const holdable = response as HoldableResponse;
-  prepareResponsePrototype(Object.getPrototypeOf(response) as object);
+  prepareResponsePrototype(response);
   const { socket } = response;
   const originalDestroy = socket?.destroy;
   let destroyRequested: unknown[] | undefined;

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
+import { IncomingMessage, ServerResponse, createServer } from 'node:http';
 import { describe, it } from 'node:test';
 import supertest from 'supertest';
 import { session } from '../../src';
@@ -25,6 +25,18 @@ describe('session() on a bare Node http server', () => {
     assert.equal(first.text, '1');
     const cookie = sessionCookieOf(first)!;
     assert.equal((await supertest(server).get('/').set('Cookie', cookie)).text, '2');
+  });
+
+  it("leaves Node's own request and response prototypes alone", async () => {
+    await supertest(server).get('/');
+    for (const property of ['session', 'sessionID', 'sessionStore']) {
+      assert.equal(Object.getOwnPropertyDescriptor(IncomingMessage.prototype, property), undefined, property);
+    }
+    assert.equal(
+      Object.getOwnPropertyDescriptor(ServerResponse.prototype, 'headersSent'),
+      undefined,
+      'headersSent stays where Node defines it (OutgoingMessage.prototype)',
+    );
   });
 
   it('answers a store failure itself with a JSON 503 when no next handler is given', async () => {

@@ -79,7 +79,9 @@ export class RedisStore extends KeyvAdapterBase {
     this.appClient = options.client as RedisClient | undefined;
     if (!this.appClient) requireInstalled();
     this.url = options.url ?? 'redis://127.0.0.1:6379';
-    this.displayUrl = this.appClient ? 'the client in redis.client' : this.url.replace(/\/\/[^@/]*@/, '//***@');
+    this.displayUrl = this.appClient
+      ? 'the client in redis.client'
+      : this.url.replace(/\/\/[^@/]*@/, '//***@');
     this.prefix = options.prefix ?? 'sess';
     this.connectTimeoutMs = durationOption('redis.connectTimeout', options.connectTimeout as Duration, '1s');
     this.commandTimeoutMs = durationOption('redis.commandTimeout', options.commandTimeout as Duration, '1s');
