@@ -2,7 +2,7 @@ import './express-request';
 import { session } from './middleware';
 
 export default session;
-export { session, createSessionMiddleware, createLifecycle } from './middleware';
+export { session, createSessionMiddleware } from './middleware';
 export type { SessionHandler, SessionMiddlewareClass, NextFunction, UserSessions } from './middleware';
 export type { UserSessionInfo } from './user-index';
 export { Session, SessionValue } from './decorators';

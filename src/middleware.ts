@@ -32,11 +32,10 @@ export interface SessionHandler extends UserSessions {
   (request: IncomingMessage, response: ServerResponse, next?: NextFunction): void;
   /** The Keyv that holds the sessions. */
   readonly store: Keyv;
-  readonly lifecycle: SessionLifecycle;
 }
 
 /** Builds the lifecycle (config, store, checks, user index) once, at start-up. */
-export function createLifecycle(options: SessionOptions = {}): SessionLifecycle {
+function createLifecycle(options: SessionOptions = {}): SessionLifecycle {
   const config = resolveConfig(options);
   const keyv = createSessionStore(options);
   const records = new SessionRecords(keyv, config.storeTimeoutMs, config.logger);
@@ -91,14 +90,13 @@ export function session(options: SessionOptions = {}): SessionHandler {
   const lifecycle = createLifecycle(options);
   const handler = (request: IncomingMessage, response: ServerResponse, next?: NextFunction) =>
     runLifecycle(lifecycle, request, response, next);
-  return Object.assign(handler, { store: lifecycle.records.keyv, lifecycle }, userSessionsOf(lifecycle));
+  return Object.assign(handler, { store: lifecycle.records.keyv }, userSessionsOf(lifecycle));
 }
 
-/** The class returned by `createSessionMiddleware()`, with its store and lifecycle as static members. */
+/** The class returned by `createSessionMiddleware()`, with its store and the user-session methods as static members. */
 export interface SessionMiddlewareClass extends UserSessions {
   new (): ExpressMiddlewareInterface;
   readonly store: Keyv;
-  readonly lifecycle: SessionLifecycle;
 }
 
 /**
@@ -112,7 +110,6 @@ export function createSessionMiddleware(options: SessionOptions = {}): SessionMi
   @Middleware({ type: 'before', priority: 1_000_000 })
   class SessionMiddleware implements ExpressMiddlewareInterface {
     static readonly store = lifecycle.records.keyv;
-    static readonly lifecycle = lifecycle;
     static readonly listUserSessions = userSessions.listUserSessions;
     static readonly revokeUserSessions = userSessions.revokeUserSessions;
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import supertest from 'supertest';
+import { storeKeyOf } from '../../src/ids';
 import { createTestApp, sessionCookieOf, setCookieOf } from '../helpers/app';
 import { storesUnderTest } from '../helpers/stores';
 
@@ -49,7 +50,7 @@ for (const store of storesUnderTest) {
       app.get('/explicit', async (request, response) => {
         request.session.counter = 1;
         await request.session.save();
-        const stored = await handler.store.get(handler.lifecycle.records.keyOf(request.sessionID));
+        const stored = await handler.store.get(storeKeyOf(request.sessionID));
         request.session.counter = 2;
         await request.session.reload();
         response.json({ storedBeforeEnd: stored !== undefined, afterReload: request.session.counter });
