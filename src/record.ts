@@ -14,7 +14,6 @@ export interface SessionRecordMeta {
   cookie?: SessionCookieJSON;
   /** Keys flashed by the last request, to be removed by the next one. */
   flash?: string[];
-  userAgent?: string;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
