@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { after } from 'node:test';
 import { execFileSync } from 'node:child_process';
 import KeyvSqlite from '@keyv/sqlite';
+import expressSession from 'express-session';
+import SessionFileStore from 'session-file-store';
 import { Keyv } from 'keyv';
 import { Keyv as Keyv5 } from 'keyv5';
 import type { SessionOptions } from '../../src';
@@ -121,3 +123,9 @@ export const storesUnderTest: StoreUnderTest[] = [
 ];
 
 export { temporaryDirectory };
+
+/** session-file-store, an express-session store, in a directory of its own; no retries, no logging. */
+export function sessionFileStore(label: string) {
+  const FileStoreOfExpress = SessionFileStore(expressSession);
+  return new FileStoreOfExpress({ path: temporaryDirectory(label), retries: 0, logFn: () => undefined });
+}

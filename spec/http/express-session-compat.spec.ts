@@ -12,12 +12,16 @@ import { Strategy as LocalStrategy } from 'passport-local';
 import supertest from 'supertest';
 import type { ExpressStoreApi } from '../../src';
 import { MemoryStore, SessionConfigError, session } from '../../src';
-import expressSession from 'express-session';
-import SessionFileStore from 'session-file-store';
 import { SwitchableStore } from '../helpers/switchable-store';
 import { signSessionId } from '../../src/cookie';
 import { createTestApp, listen, sessionCookieOf, setCookieOf } from '../helpers/app';
-import { quietLogger, storesUnderTest, temporaryDirectory, testSecret } from '../helpers/stores';
+import {
+  quietLogger,
+  storesUnderTest,
+  temporaryDirectory,
+  testSecret,
+  sessionFileStore,
+} from '../helpers/stores';
 
 /** An app that counts visits in the session, behind whatever `before` puts in front of the session. */
 function countingApp(options: Parameters<typeof session>[0], before: express.RequestHandler[] = []) {
@@ -347,12 +351,7 @@ describe('express-session behaviours around the request', () => {
   });
 
   it('gives no session while an express-session store says it is disconnected, and one again once it reconnects', async () => {
-    const FileStoreOfExpress = SessionFileStore(expressSession);
-    const store = new FileStoreOfExpress({
-      path: temporaryDirectory('disconnect'),
-      retries: 0,
-      logFn: () => undefined,
-    });
+    const store = sessionFileStore('disconnect');
     const app = express();
     app.use(session({ secret: testSecret, logger: quietLogger, store }));
     app.get('/', (request: Request, response: Response) => response.send(typeof request.session));

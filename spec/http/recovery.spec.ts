@@ -5,13 +5,11 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import SessionFileStore from 'session-file-store';
-import expressSession from 'express-session';
 import supertest from 'supertest';
 import { signSessionId } from '../../src/cookie';
 import { generateSessionId, storeKeyOf } from '../../src/ids';
 import { createTestApp, sessionCookieOf } from '../helpers/app';
-import { storesUnderTest, temporaryDirectory, testSecret } from '../helpers/stores';
+import { storesUnderTest, temporaryDirectory, testSecret, sessionFileStore } from '../helpers/stores';
 
 const cookieFor = (sessionId: string) => `sid=${encodeURIComponent(signSessionId(sessionId, testSecret))}`;
 
@@ -30,12 +28,7 @@ function recordingLogger() {
 
 describe('a session-file-store (express-session store) without the session file', () => {
   it('serves a new session, as express-session does, instead of 503 for ever', async () => {
-    const FileStoreOfExpress = SessionFileStore(expressSession);
-    const store = new FileStoreOfExpress({
-      path: temporaryDirectory('sfs'),
-      retries: 0,
-      logFn: () => undefined,
-    });
+    const store = sessionFileStore('sfs');
     const { app } = createTestApp({ store });
     const unknownId = generateSessionId();
     const response = await supertest(app).get('/session').set('Cookie', cookieFor(unknownId)).expect(200);
