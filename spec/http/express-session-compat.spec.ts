@@ -10,7 +10,8 @@ import type { Request, Response } from 'express';
 import { Passport } from 'passport';
 import { Strategy as LocalStrategy } from 'passport-local';
 import supertest from 'supertest';
-import type { ExpressStoreApi } from '../../src';
+import type { ExpressStoreApi, SessionHandler } from '../../src';
+import { storeKeyOf } from '../../src/ids';
 import { MemoryStore, SessionConfigError, session } from '../../src';
 import { SwitchableStore } from '../helpers/switchable-store';
 import { signSessionId } from '../../src/cookie';
@@ -106,7 +107,8 @@ const day = 24 * 60 * 60 * 1000;
 /** An app whose login can ask to be remembered: `cookie.maxAge` set on that session only. */
 function rememberingApp(options: Parameters<typeof session>[0]) {
   const app = express();
-  app.use(session({ secret: testSecret, logger: quietLogger, ...options }));
+  app.locals.sessions = session({ secret: testSecret, logger: quietLogger, ...options });
+  app.use(app.locals.sessions as SessionHandler);
   app.post('/login', (request: Request, response: Response) => {
     if (request.query.remember === 'yes') request.session!.cookie.maxAge = 30 * day;
     request.session!.user = 'sharon';
@@ -436,3 +438,23 @@ describe('compression in front of or behind the session', () => {
     });
   }
 });
+
+for (const store of storesUnderTest) {
+  describe(`a session with a cookie maxAge on the ${store.name} store`, () => {
+    it('is stored to expire with its cookie, not after the 2 h idle default', async () => {
+      const app = rememberingApp({ ...store.options(), cookie: { maxAge: 30 * day } });
+      const login = await supertest(app).post('/login').expect(200);
+      const sessionId = decodeURIComponent(sessionCookieOf(login)!.slice(4)).slice(2).split('.')[0]!;
+      const { store: keyv } = app.locals.sessions as SessionHandler;
+      // Keyv 6 reads the stored envelope with getRaw, Keyv 5 with get(key, { raw: true })
+      const raw = keyv as unknown as {
+        getRaw?: (key: string) => Promise<unknown>;
+        get: (key: string, options: { raw: true }) => Promise<unknown>;
+      };
+      const key = storeKeyOf(sessionId);
+      const stored = (await (raw.getRaw ? raw.getRaw(key) : raw.get(key, { raw: true }))) as
+        { expires?: number } | undefined;
+      assert.ok(stored?.expires && stored.expires > Date.now() + 29 * day, `expires at ${stored?.expires}`);
+    });
+  });
+}
