@@ -43,6 +43,11 @@ export class ChangeTracker {
   private instanceKeys = new Set<string>();
   data: SessionDataRecord = createDataRecord();
 
+  /** The data as loaded or last saved. */
+  get loaded(): SessionDataRecord {
+    return this.baseline;
+  }
+
   /** A value for the app: from here on the app may mutate it, so its JSON is kept to compare. */
   handOut(key: string): unknown {
     if (!Object.hasOwn(this.data, key)) return undefined;

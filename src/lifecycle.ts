@@ -21,6 +21,7 @@ import { createSession } from './session';
 import type { SessionRecords } from './stores/session-records';
 import type { UserSessionIndex } from './user-index';
 import { hookResponse } from './response-hooks';
+import type { SessionChange } from './stores/atomic-store';
 import { ExpressStoreApi } from './stores/express-store-api';
 
 /** Checks session data before it is written (the schema); throws to refuse the save. */
@@ -436,13 +437,29 @@ export class SessionLifecycle {
     return { write, changes, changed };
   }
 
-  /** Lock, read the latest record, apply only this request's changes, write, unlock. */
+  /** Saves what planSave says: atomically where the store can (Redis), else lock, re-read, merge, write. */
   private async save(context: RequestSession, explicit: boolean): Promise<void> {
-    const { state } = context;
     const plan = this.planSave(context, explicit);
     if (plan.error !== undefined) throw plan.error;
     if (!plan.write) return;
-    const flashChanged = state.agedFlashKeys.length > 0 || state.flashedKeys.size > 0;
+    if (this.records.atomic) await this.saveAtomically(context, plan);
+    else await this.saveUnderLock(context, plan);
+  }
+
+  /** Refuses data the schema or maxSize does not allow; nothing is written then. */
+  private async checkData(data: SessionDataRecord): Promise<void> {
+    await this.checks.beforeSave?.(data);
+    const size = Buffer.byteLength(JSON.stringify(data));
+    if (size > this.config.maxSize) throw new SessionTooLargeError(size, this.config.maxSize);
+  }
+
+  private flashChanged(state: SessionState): boolean {
+    return state.agedFlashKeys.length > 0 || state.flashedKeys.size > 0;
+  }
+
+  /** Lock, read the latest record, apply only this request's changes, write, unlock. */
+  private async saveUnderLock(context: RequestSession, plan: SavePlan): Promise<void> {
+    const { state } = context;
     const lock = state.isNew ? this.records.withNewSessionLock : this.records.withLock;
     await lock.call(this.records, state.id, async () => {
       const now = Date.now();
@@ -451,10 +468,8 @@ export class SessionLifecycle {
       const data = createDataRecord(Object.entries(latest?.data ?? {}));
       Object.assign(data, plan.changes.set);
       for (const key of plan.changes.removed) delete data[key];
-      await this.checks.beforeSave?.(data);
-      const size = Buffer.byteLength(JSON.stringify(data));
-      if (size > this.config.maxSize) throw new SessionTooLargeError(size, this.config.maxSize);
-      const flash = flashChanged ? mergeFlashKeys(latest?.meta.flash, state) : latest?.meta.flash;
+      await this.checkData(data);
+      const flash = this.flashChanged(state) ? mergeFlashKeys(latest?.meta.flash, state) : latest?.meta.flash;
       const createdAt = latest?.meta.createdAt ?? state.createdAt;
       const cookie = this.storedCookieOf(state);
       const record: SessionRecord = {
@@ -467,22 +482,64 @@ export class SessionLifecycle {
         },
       };
       await this.records.write(state.id, record, this.expiryOf(state, createdAt, now));
-      await this.userIndex?.relink(
-        this.records.keyOf(state.id),
-        this.userIndex.userOf(latest?.data),
-        this.userIndex.userOf(data),
-        context.request.headers['user-agent'],
-      );
-      state.tracker.reset(data);
-      context.savedAlready = true;
-      state.storedCookieSettings = state.cookie.settings();
-      state.isNew = false;
-      state.lastSeenAt = now;
-      state.touched = false;
-      state.agedFlashKeys = [];
-      state.flashedKeys.clear();
-      context.wroteChanges ||= plan.changed;
+      await this.relinkUser(context, latest?.data, data);
+      this.markSaved(context, plan, data, now);
     });
+  }
+
+  /**
+   * One atomic apply of this request's changed keys (the Redis driver: one script, no lock, no re-read). The
+   * schema and maxSize see this request's view of the data; the store merges it with everyone else's changes
+   * and answers 'gone' for a session removed meanwhile, which then stays removed.
+   */
+  private async saveAtomically(context: RequestSession, plan: SavePlan): Promise<void> {
+    const { state } = context;
+    const now = Date.now();
+    const data = createDataRecord(Object.entries(state.tracker.data));
+    await this.checkData(data);
+    const cookie = this.storedCookieOf(state);
+    const change: SessionChange = {
+      set: Object.fromEntries(
+        Object.entries(plan.changes.set).map(([key, value]) => [key, JSON.stringify(value)]),
+      ),
+      removed: plan.changes.removed,
+      meta: { createdAt: state.createdAt, lastSeenAt: now, ...(cookie ? { cookie } : {}) },
+      create: state.isNew,
+      ...(this.flashChanged(state)
+        ? { flash: { aged: state.agedFlashKeys, flashed: [...state.flashedKeys] } }
+        : {}),
+    };
+    const expiry = this.expiryOf(state, state.createdAt, now);
+    if ((await this.records.apply(state.id, change, expiry)) === 'gone') return;
+    await this.relinkUser(context, state.tracker.loaded, data);
+    this.markSaved(context, plan, data, now);
+  }
+
+  private async relinkUser(
+    context: RequestSession,
+    before: SessionDataRecord | undefined,
+    after: SessionDataRecord,
+  ): Promise<void> {
+    await this.userIndex?.relink(
+      this.records.keyOf(context.state.id),
+      this.userIndex.userOf(before),
+      this.userIndex.userOf(after),
+      context.request.headers['user-agent'],
+    );
+  }
+
+  /** The session as now stored becomes the baseline of later changes. */
+  private markSaved(context: RequestSession, plan: SavePlan, data: SessionDataRecord, now: number): void {
+    const { state } = context;
+    state.tracker.reset(data);
+    context.savedAlready = true;
+    state.storedCookieSettings = state.cookie.settings();
+    state.isNew = false;
+    state.lastSeenAt = now;
+    state.touched = false;
+    state.agedFlashKeys = [];
+    state.flashedKeys.clear();
+    context.wroteChanges ||= plan.changed;
   }
 
   private async commit(context: RequestSession): Promise<void> {

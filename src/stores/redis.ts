@@ -1,10 +1,16 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { Duration, SessionStoreOptions } from '../config';
 import { durationOption } from '../config';
 import { withDeadline } from '../deadline';
 import { SessionConfigError } from '../errors';
 import { KeyvAdapterBase } from './adapter-base';
 import { KeyedLock } from './keyed-lock';
+import type { AtomicSessionStore, SessionChange } from './atomic-store';
+import { unreadableSession } from './atomic-store';
+import type { SessionRecord } from '../record';
+import { asSessionRecord } from '../record';
+import { createDataRecord } from '../change-tracker';
+import { isUserIndexKey } from '../user-index';
 
 type RedisOptions = NonNullable<SessionStoreOptions['redis']>;
 
@@ -23,11 +29,10 @@ interface RedisModule {
   createClient(options: object): RedisClient;
 }
 
-/** A lock this process holds: its token, and the read of the session made with it, until the task uses it. */
+/** A lock this process holds, by its token. */
 interface HeldLock {
   lockKey: string;
   token: string;
-  prefetched?: { value: string | undefined };
 }
 
 interface Connection {
@@ -36,6 +41,93 @@ interface Connection {
 
 const releaseLockScript =
   "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
+
+/**
+ * Applies one request's change to a session hash (fields: `m` meta, `f` flash keys, `d:<key>` one JSON value
+ * per data key; `r` a value that is not a session). Refuses (0) a session that is gone unless it is created.
+ * ARGV: create, meta, expireAt, flash changed, aged flash keys, flashed keys (JSON arrays of strings),
+ * number of keys set, then key/JSON pairs, then removed keys.
+ */
+const applyScript = `
+local key = KEYS[1]
+if ARGV[1] == '0' and redis.call('EXISTS', key) == 0 then return 0 end
+local count = tonumber(ARGV[7])
+local i = 8
+for _ = 1, count do
+  redis.call('HSET', key, 'd:' .. ARGV[i], ARGV[i + 1])
+  i = i + 2
+end
+while i <= #ARGV do
+  redis.call('HDEL', key, 'd:' .. ARGV[i])
+  i = i + 1
+end
+redis.call('HDEL', key, 'r')
+redis.call('HSET', key, 'm', ARGV[2])
+if ARGV[4] == '1' then
+  local aged = {}
+  for _, name in ipairs(cjson.decode(ARGV[5])) do aged[name] = true end
+  local kept, seen = {}, {}
+  local stored = redis.call('HGET', key, 'f')
+  if stored then
+    for _, name in ipairs(cjson.decode(stored)) do
+      if not aged[name] and not seen[name] then kept[#kept + 1] = name; seen[name] = true end
+    end
+  end
+  for _, name in ipairs(cjson.decode(ARGV[6])) do
+    if not seen[name] then kept[#kept + 1] = name; seen[name] = true end
+  end
+  if #kept > 0 then redis.call('HSET', key, 'f', cjson.encode(kept)) else redis.call('HDEL', key, 'f') end
+end
+redis.call('PEXPIREAT', key, ARGV[3])
+return 1
+`;
+
+/** Replaces a session hash whole (a Keyv set of a session key): ARGV expireAt ('' for none), then field/value pairs. */
+const replaceScript = `
+redis.call('DEL', KEYS[1])
+for i = 2, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+if ARGV[1] ~= '' then redis.call('PEXPIREAT', KEYS[1], ARGV[1]) end
+return 1
+`;
+
+const scriptHashes = new Map<string, string>();
+function sha1Of(script: string): string {
+  let hash = scriptHashes.get(script);
+  if (!hash) scriptHashes.set(script, (hash = createHash('sha1').update(script).digest('hex')));
+  return hash;
+}
+
+/** The hash fields of a session record. */
+function fieldsOf(record: SessionRecord): string[] {
+  const { flash, ...meta } = record.meta;
+  const fields = ['m', JSON.stringify(meta)];
+  if (flash && flash.length > 0) fields.push('f', JSON.stringify(flash));
+  for (const [name, value] of Object.entries(record.data)) fields.push(`d:${name}`, JSON.stringify(value));
+  return fields;
+}
+
+/** The session record in a hash's fields; the unreadable marker for anything else. */
+function recordOf(fields: string[]): SessionRecord | typeof unreadableSession {
+  const data: Record<string, unknown> = {};
+  let meta: unknown;
+  let flash: unknown;
+  try {
+    for (let index = 0; index < fields.length; index += 2) {
+      const [field, value] = [fields[index]!, fields[index + 1]!];
+      if (field === 'm') meta = JSON.parse(value);
+      else if (field === 'f') flash = JSON.parse(value);
+      else if (field.startsWith('d:')) data[field.slice(2)] = JSON.parse(value);
+      else return unreadableSession;
+    }
+  } catch {
+    return unreadableSession;
+  }
+  const record = asSessionRecord({
+    data: createDataRecord(Object.entries(data)),
+    meta: { ...(meta as object), ...(flash === undefined ? {} : { flash }) },
+  });
+  return record ?? unreadableSession;
+}
 const lockMs = 5000;
 
 /** Deletes the lock only if it still holds this owner's token. */
@@ -59,7 +151,7 @@ function requireInstalled(): void {
  * outage fails fast. `withLock` takes a short Redis lock (SET NX PX, released by its owner only) so saves
  * from several processes merge instead of overwriting each other.
  */
-export class RedisStore extends KeyvAdapterBase {
+export class RedisStore extends KeyvAdapterBase implements AtomicSessionStore {
   readonly displayUrl: string;
   private readonly url: string;
   private readonly prefix: string;
@@ -67,7 +159,6 @@ export class RedisStore extends KeyvAdapterBase {
   private readonly commandTimeoutMs: number;
   private readonly processLock = new KeyedLock();
   private connection: Promise<Connection> | undefined;
-  private readonly locks = new Map<string, HeldLock>();
   private connecting: Promise<unknown> | undefined;
   private outageReported = false;
 
@@ -141,29 +232,94 @@ export class RedisStore extends KeyvAdapterBase {
     return `${this.prefix}::${key}`;
   }
 
-  async get(key: string): Promise<unknown> {
-    const held = this.locks.get(key);
-    if (held?.prefetched) {
-      const { value } = held.prefetched;
-      held.prefetched = undefined;
-      return value;
+  /** Runs a Lua script by its hash, loading it the first time Redis does not know it. */
+  private async script<T>(client: RedisClient, script: string, keys: string[], args: string[]): Promise<T> {
+    const call = (command: string, body: string) =>
+      client.sendCommand<T>([command, body, String(keys.length), ...keys, ...args]);
+    try {
+      return await call('EVALSHA', sha1Of(script));
+    } catch (error) {
+      if (!String((error as Error).message).startsWith('NOSCRIPT')) throw error;
+      return call('EVAL', script);
     }
-    const value = await this.redis(({ client }) =>
-      client.sendCommand<string | null>(['GET', this.redisKey(key)]),
-    );
-    return value ?? undefined;
   }
 
+  /** A session is a hash; the user index (and anything else kept beside the sessions) a string. */
+  private isSession(key: string): boolean {
+    return !isUserIndexKey(key);
+  }
+
+  /** A hash's fields as [field, value, ...] (node-redis answers HGETALL with an array or an object). */
+  private async hashFields(redisKey: string): Promise<string[]> {
+    const answer = await this.redis(({ client }) =>
+      client.sendCommand<string[] | Record<string, string>>(['HGETALL', redisKey]),
+    );
+    return Array.isArray(answer) ? answer : Object.entries(answer).flat();
+  }
+
+  async readSession(key: string): Promise<SessionRecord | typeof unreadableSession | undefined> {
+    const fields = await this.hashFields(this.redisKey(key));
+    return fields.length === 0 ? undefined : recordOf(fields);
+  }
+
+  async applySession(key: string, change: SessionChange, expiresAt: number): Promise<'saved' | 'gone'> {
+    const sets = Object.entries(change.set).flat();
+    const args = [
+      change.create ? '1' : '0',
+      JSON.stringify(change.meta),
+      String(Math.round(expiresAt)),
+      change.flash ? '1' : '0',
+      JSON.stringify(change.flash?.aged ?? []),
+      JSON.stringify(change.flash?.flashed ?? []),
+      String(sets.length / 2),
+      ...sets,
+      ...change.removed,
+    ];
+    const applied = await this.redis(({ client }) =>
+      this.script<number>(client, applyScript, [this.redisKey(key)], args),
+    );
+    return applied === 1 ? 'saved' : 'gone';
+  }
+
+  async removeSession(key: string): Promise<void> {
+    await this.delete(key);
+  }
+
+  /** Keyv's get: a session as the `{ value, expires }` JSON a Keyv of this library stores, assembled from its hash. */
+  async get(key: string): Promise<unknown> {
+    const redisKey = this.redisKey(key);
+    if (!this.isSession(key)) {
+      const value = await this.redis(({ client }) => client.sendCommand<string | null>(['GET', redisKey]));
+      return value ?? undefined;
+    }
+    const [fields, ttl] = await Promise.all([
+      this.hashFields(redisKey),
+      this.redis(({ client }) => client.sendCommand<number>(['PTTL', redisKey])),
+    ]);
+    if (fields.length === 0) return undefined;
+    if (fields[0] === 'r' && fields.length === 2) return fields[1];
+    const record = recordOf(fields);
+    if (record === unreadableSession) return 'not a session record';
+    return JSON.stringify({ value: record, ...(ttl > 0 ? { expires: Date.now() + ttl } : {}) });
+  }
+
+  /** Keyv's set: a session record becomes its hash; any other value of a session key is kept as it is (`r`). */
   protected async setUntil(key: string, value: unknown, expires: number | undefined): Promise<boolean> {
-    const ttl = expires === undefined ? [] : ['PX', String(Math.max(1, expires - Date.now()))];
-    const held = this.locks.get(key);
-    await this.redis(({ client }) => {
-      const written = client.sendCommand(['SET', this.redisKey(key), String(value), ...ttl]);
-      if (!held) return written;
-      // Sent in the same tick, the release follows the write on the connection: one round trip for both.
-      this.locks.delete(key);
-      return Promise.all([written, release(client, held).catch(() => undefined)]);
-    });
+    const redisKey = this.redisKey(key);
+    if (!this.isSession(key)) {
+      const ttl = expires === undefined ? [] : ['PX', String(Math.max(1, expires - Date.now()))];
+      await this.redis(({ client }) => client.sendCommand(['SET', redisKey, String(value), ...ttl]));
+      return true;
+    }
+    let record: SessionRecord | undefined;
+    try {
+      record = asSessionRecord((JSON.parse(String(value)) as { value?: unknown } | null)?.value);
+    } catch {
+      record = undefined;
+    }
+    const fields = record ? fieldsOf(record) : ['r', String(value)];
+    const expireAt = expires === undefined ? '' : String(Math.round(expires));
+    await this.redis(({ client }) => this.script(client, replaceScript, [redisKey], [expireAt, ...fields]));
     return true;
   }
 
@@ -172,24 +328,18 @@ export class RedisStore extends KeyvAdapterBase {
     return removed > 0;
   }
 
-  /** Every session key of this store and its value, a SCAN page at a time. */
+  /** Every key of this store (sessions and the user index) and its value, a SCAN page at a time. */
   async *iterator(): AsyncGenerator<[string, string], void> {
-    const sessionPrefix = this.redisKey('');
+    const keyPrefix = this.redisKey('');
     let cursor = '0';
     do {
       const [next, keys] = await this.redis(({ client }) =>
-        client.sendCommand<[string, string[]]>([
-          'SCAN',
-          cursor,
-          'MATCH',
-          `${sessionPrefix}*`,
-          'COUNT',
-          '500',
-        ]),
+        client.sendCommand<[string, string[]]>(['SCAN', cursor, 'MATCH', `${keyPrefix}*`, 'COUNT', '500']),
       );
       for (const redisKey of keys) {
-        const value = await this.redis(({ client }) => client.sendCommand<string | null>(['GET', redisKey]));
-        if (value !== null) yield [redisKey.slice(sessionPrefix.length), value];
+        const key = redisKey.slice(keyPrefix.length);
+        const value = await this.get(key);
+        if (typeof value === 'string') yield [key, value];
       }
       cursor = next;
     } while (cursor !== '0');
@@ -207,12 +357,7 @@ export class RedisStore extends KeyvAdapterBase {
     } while (cursor !== '0');
   }
 
-  /**
-   * Runs `task` holding the session's Redis lock (`SET NX PX`, released by its owner only). The lock request
-   * and a read of the session go out together, and Redis runs them in that order, so a task's first read of
-   * the key is answered from that read: it was made under the lock. A write of the key releases the lock in
-   * the same round trip.
-   */
+  /** Runs `task` holding a Redis lock on `key` (`SET NX PX`, released by its owner only): the user index. */
   withLock<T>(key: string, task: () => Promise<T>): Promise<T> {
     return this.processLock.run(key, async () => {
       const held: HeldLock = {
@@ -221,34 +366,18 @@ export class RedisStore extends KeyvAdapterBase {
       };
       const deadline = Date.now() + lockMs;
       for (let attempt = 0; ; attempt += 1) {
-        const [taken, read] = await this.redis(({ client }) => {
-          const lock = client.sendCommand<string | null>([
-            'SET',
-            held.lockKey,
-            held.token,
-            'NX',
-            'PX',
-            String(lockMs),
-          ]);
-          const value = client.sendCommand<string | null>(['GET', this.redisKey(key)]);
-          return Promise.all([lock, value]);
-        });
-        if (taken === 'OK') {
-          held.prefetched = { value: read ?? undefined };
-          break;
-        }
+        const taken = await this.redis(({ client }) =>
+          client.sendCommand<string | null>(['SET', held.lockKey, held.token, 'NX', 'PX', String(lockMs)]),
+        );
+        if (taken === 'OK') break;
         if (Date.now() > deadline)
-          throw new Error(`the session lock ${held.lockKey} was not released within ${lockMs} ms`);
+          throw new Error(`the lock ${held.lockKey} was not released within ${lockMs} ms`);
         await pause(Math.min(2 + attempt, 20));
       }
-      this.locks.set(key, held);
       try {
         return await task();
       } finally {
-        if (this.locks.get(key) === held) {
-          this.locks.delete(key);
-          await this.redis(({ client }) => release(client, held)).catch(() => undefined);
-        }
+        await this.redis(({ client }) => release(client, held)).catch(() => undefined);
       }
     });
   }

@@ -11,6 +11,8 @@ import { KeyedLock } from './keyed-lock';
 import type { SessionLogger } from '../config';
 import { callStore, watchStoreErrors } from './store-calls';
 import { isUserIndexKey } from '../user-index';
+import type { AtomicSessionStore, SessionChange } from './atomic-store';
+import { isAtomicSessionStore, unreadableSession } from './atomic-store';
 
 interface LockingAdapter {
   withLock<T>(key: string, task: () => Promise<T>): Promise<T>;
@@ -45,6 +47,8 @@ export class SessionRecords {
   /** The adapter of a Keyv made for a driver, read and written directly (same format, less overhead). */
   private readonly ownAdapter: KeyvAdapterBase | undefined;
   private readonly reportedKeys = new Set<string>();
+  /** The store applies a save atomically itself (the Redis driver): no lock, no re-read. */
+  readonly atomic: AtomicSessionStore | undefined;
   private connected = true;
 
   constructor(
@@ -56,6 +60,7 @@ export class SessionRecords {
     this.ownAdapter = ownAdapterOf(keyv);
     this.storeName = storeNameOf(keyv);
     this.hashesSessionIds = !(keyv.store instanceof ExpressStoreAdapter);
+    this.atomic = isAtomicSessionStore(keyv.store) ? keyv.store : undefined;
     const { store } = keyv;
     if (store instanceof ExpressStoreAdapter && store.store instanceof EventEmitter) {
       store.store.on('disconnect', () => (this.connected = false));
@@ -85,6 +90,12 @@ export class SessionRecords {
 
   /** The session record at a store key; a corrupt or foreign value counts as no session (and is reported once). */
   async readKey(key: string): Promise<SessionRecord | undefined> {
+    const { atomic } = this;
+    if (atomic) {
+      const stored = await this.call(key, () => atomic.readSession(key));
+      if (stored === unreadableSession) this.reportUnreadable(key);
+      return stored === unreadableSession ? undefined : stored;
+    }
     const value = await this.getValue(key);
     const record = asSessionRecord(value);
     if (record === undefined && value !== undefined) this.reportUnreadable(key);
@@ -109,7 +120,16 @@ export class SessionRecords {
   }
 
   async removeSessionKey(key: string): Promise<void> {
-    await this.withKeyLock(key, () => this.removeKey(key));
+    const { atomic } = this;
+    // an atomic store refuses to save a session it no longer holds, so a removal needs no lock there
+    if (atomic) await this.call(key, () => atomic.removeSession(key));
+    else await this.withKeyLock(key, () => this.removeKey(key));
+  }
+
+  /** Applies one request's change through an atomic store (only when `atomic` is set). */
+  async apply(sessionId: string, change: SessionChange, expiresAt: number): Promise<'saved' | 'gone'> {
+    const key = this.keyOf(sessionId);
+    return this.call(key, () => this.atomic!.applySession(key, change, expiresAt));
   }
 
   async removeKey(key: string): Promise<void> {

@@ -1,0 +1,33 @@
+import type { SessionCookieJSON } from '../cookie';
+import type { SessionRecord } from '../record';
+
+/** One request's change to a stored session: only the keys it set or removed, and its meta. */
+export interface SessionChange {
+  /** Data keys set, each as its JSON. */
+  set: Record<string, string>;
+  removed: string[];
+  meta: { createdAt: number; lastSeenAt: number; cookie?: SessionCookieJSON };
+  /** The session is new: write it even though it is not stored yet. */
+  create: boolean;
+  /** Flash keys: those this request aged leave the stored list, those it flashed join it; undefined: unchanged. */
+  flash?: { aged: string[]; flashed: string[] };
+}
+
+/**
+ * A store that applies a change to a session atomically in its own way (the Redis driver: one script), so a
+ * save needs no lock and no re-read, merges with every other request's change, and never brings back a
+ * removed session: `'gone'` when the session is not stored and the change does not create it.
+ */
+export interface AtomicSessionStore {
+  readSession(key: string): Promise<SessionRecord | typeof unreadableSession | undefined>;
+  applySession(key: string, change: SessionChange, expiresAt: number): Promise<'saved' | 'gone'>;
+  removeSession(key: string): Promise<void>;
+}
+
+/** A stored value that is not a session record (corrupt, or put there by something else). */
+export const unreadableSession = Symbol('unreadable session');
+
+export function isAtomicSessionStore(store: unknown): store is AtomicSessionStore {
+  const candidate = store as Partial<AtomicSessionStore> | null;
+  return typeof candidate?.applySession === 'function' && typeof candidate.readSession === 'function';
+}
