@@ -16,7 +16,9 @@ export interface RedisClientLike {
   readonly isOpen: boolean;
   readonly isReady: boolean;
   connect(): Promise<unknown>;
-  sendCommand<T>(args: string[]): Promise<T>;
+  // node-redis: sendCommand(args) on a client, sendCommand(firstKey, isReadonly, args) on a cluster
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  sendCommand(...args: any[]): Promise<unknown>;
   on(event: string, listener: (error?: unknown) => void): unknown;
 }
 
@@ -45,11 +47,13 @@ export interface SessionStoreOptions {
   file?: { directory?: string; sweepInterval?: Duration };
   memory?: { max?: number; sweepInterval?: Duration };
   /**
-   * The Redis driver: `url`, or `client`, a node-redis client the app made and owns (it connects and closes
-   * it; a cluster client is not supported yet), and the key `prefix`.
+   * The Redis driver: `url`, `cluster` (node URLs of a Redis Cluster), or `client`, a node-redis client or
+   * cluster client the app made and owns (it connects and closes it), and the key `prefix`.
    */
   redis?: {
     url?: string;
+    /** The URLs of one or more nodes of a Redis Cluster: the driver then makes a cluster client. */
+    cluster?: string[];
     client?: RedisClientLike;
     prefix?: string;
     connectTimeout?: Duration;

@@ -1,4 +1,7 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
@@ -16,10 +19,13 @@ async function freePort(): Promise<number> {
 export class OwnRedisServer {
   private process: ChildProcess | undefined;
 
-  private constructor(readonly port: number) {}
+  private constructor(
+    readonly port: number,
+    private readonly extraArguments: string[] = [],
+  ) {}
 
-  static async start(): Promise<OwnRedisServer> {
-    const server = new OwnRedisServer(await freePort());
+  static async start(extraArguments: string[] = []): Promise<OwnRedisServer> {
+    const server = new OwnRedisServer(await freePort(), extraArguments);
     await server.start();
     after(() => server.stop());
     return server;
@@ -32,7 +38,17 @@ export class OwnRedisServer {
   async start(): Promise<void> {
     const child = spawn(
       'redis-server',
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      [
+        '--port',
+        String(this.port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        ...this.extraArguments,
+      ],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
     this.process = child;
@@ -60,5 +76,51 @@ export class OwnRedisServer {
 
   thaw(): void {
     this.process?.kill('SIGCONT');
+  }
+}
+
+/**
+ * A Redis Cluster of the test's own: three masters on spare ports, no replicas, stopped (and their cluster
+ * config files removed) when the file's tests end. Resolves to the nodes' URLs once every slot is served.
+ */
+export async function startRedisCluster(): Promise<string[]> {
+  const directory = mkdtempSync(join(tmpdir(), 'rcs-cluster-'));
+  after(() => rmSync(directory, { recursive: true, force: true }));
+  const nodes = await Promise.all(
+    [0, 1, 2].map((index) =>
+      OwnRedisServer.start([
+        '--cluster-enabled',
+        'yes',
+        '--cluster-config-file',
+        join(directory, `node-${index}.conf`),
+      ]),
+    ),
+  );
+  const addresses = nodes.map((node) => `127.0.0.1:${node.port}`);
+  execFileSync(
+    'redis-cli',
+    ['--cluster', 'create', ...addresses, '--cluster-replicas', '0', '--cluster-yes'],
+    {
+      stdio: 'ignore',
+    },
+  );
+  for (let attempt = 0; attempt < 100; attempt += 1) {
+    const states = nodes.map((node) =>
+      execFileSync('redis-cli', ['-p', String(node.port), 'cluster', 'info'], { encoding: 'utf8' }),
+    );
+    if (states.every((state) => state.includes('cluster_state:ok'))) break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return nodes.map((node) => node.url);
+}
+
+/** Whether redis-server and redis-cli are installed. */
+export function redisToolsInstalled(): boolean {
+  try {
+    execFileSync('redis-server', ['--version'], { stdio: 'ignore' });
+    execFileSync('redis-cli', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
   }
 }

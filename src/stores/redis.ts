@@ -24,9 +24,23 @@ interface RedisClient {
   on(event: string, listener: (error?: unknown) => void): unknown;
 }
 
+/** The parts of a node-redis cluster client (`createCluster()`) this store uses. */
+interface RedisClusterClient extends Omit<RedisClient, 'sendCommand'> {
+  readonly masters: unknown[];
+  nodeClient(node: unknown): Promise<RedisClient>;
+  sendCommand<T>(firstKey: string | undefined, isReadonly: boolean | undefined, args: string[]): Promise<T>;
+}
+
+type AnyRedisClient = RedisClient | RedisClusterClient;
+
+function isCluster(client: AnyRedisClient): client is RedisClusterClient {
+  return typeof (client as Partial<RedisClusterClient>).nodeClient === 'function';
+}
+
 /** The parts of the `redis` package (node-redis) this store uses. */
 interface RedisModule {
   createClient(options: object): RedisClient;
+  createCluster(options: object): RedisClusterClient;
 }
 
 /** A lock this process holds, by its token. */
@@ -35,8 +49,22 @@ interface HeldLock {
   token: string;
 }
 
+/** A client, single node or cluster, as one way to send a command about a key, and the nodes to SCAN. */
 interface Connection {
-  client: RedisClient;
+  client: AnyRedisClient;
+  send<T>(key: string | undefined, args: string[]): Promise<T>;
+  nodes(): Promise<RedisClient[]>;
+}
+
+function connectionOf(client: AnyRedisClient): Connection {
+  if (!isCluster(client)) {
+    return { client, send: (_key, args) => client.sendCommand(args), nodes: async () => [client] };
+  }
+  return {
+    client,
+    send: (key, args) => client.sendCommand(key, false, args),
+    nodes: () => Promise.all(client.masters.map((master) => client.nodeClient(master))),
+  };
 }
 
 const releaseLockScript =
@@ -131,8 +159,8 @@ function recordOf(fields: string[]): SessionRecord | typeof unreadableSession {
 const lockMs = 5000;
 
 /** Deletes the lock only if it still holds this owner's token. */
-function release(client: RedisClient, held: HeldLock): Promise<unknown> {
-  return client.sendCommand(['EVAL', releaseLockScript, '1', held.lockKey, held.token]);
+function release(connection: Connection, held: HeldLock): Promise<unknown> {
+  return connection.send(held.lockKey, ['EVAL', releaseLockScript, '1', held.lockKey, held.token]);
 }
 const pause = (milliseconds: number) => new Promise((resolve) => setTimeout(resolve, milliseconds));
 
@@ -163,13 +191,16 @@ export class RedisStore extends KeyvAdapterBase implements AtomicSessionStore {
   private outageReported = false;
 
   /** A client the app made and owns: used as it is, never connected or closed here. */
-  private readonly appClient: RedisClient | undefined;
+  private readonly appClient: AnyRedisClient | undefined;
+  /** The URLs of some nodes of a Redis Cluster, for a cluster client of our own. */
+  private readonly clusterUrls: string[] | undefined;
 
   constructor(options: RedisOptions = {}) {
     super();
-    this.appClient = options.client as RedisClient | undefined;
+    this.appClient = options.client as AnyRedisClient | undefined;
+    this.clusterUrls = options.cluster;
     if (!this.appClient) requireInstalled();
-    this.url = options.url ?? 'redis://127.0.0.1:6379';
+    this.url = options.url ?? options.cluster?.[0] ?? 'redis://127.0.0.1:6379';
     this.displayUrl = this.appClient
       ? 'the client in redis.client'
       : this.url.replace(/\/\/[^@/]*@/, '//***@');
@@ -179,22 +210,24 @@ export class RedisStore extends KeyvAdapterBase implements AtomicSessionStore {
   }
 
   private async createConnection(): Promise<Connection> {
-    const { createClient } = (await import('redis')) as unknown as RedisModule;
-    const client = createClient({
-      url: this.url,
+    const { createClient, createCluster } = (await import('redis')) as unknown as RedisModule;
+    const clientOptions = {
       disableOfflineQueue: true,
       socket: {
         connectTimeout: this.connectTimeoutMs,
         reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 1000),
       },
-    });
+    };
+    const client: AnyRedisClient = this.clusterUrls
+      ? createCluster({ rootNodes: this.clusterUrls.map((url) => ({ url })), defaults: clientOptions })
+      : createClient({ url: this.url, ...clientOptions });
     client.on('error', (error) => {
       if (this.outageReported) return;
       this.outageReported = true;
       this.emit('error', error);
     });
     client.on('ready', () => (this.outageReported = false));
-    return { client };
+    return connectionOf(client);
   }
 
   /**
@@ -204,7 +237,7 @@ export class RedisStore extends KeyvAdapterBase implements AtomicSessionStore {
   private async ready(): Promise<Connection> {
     if (this.appClient) {
       if (!this.appClient.isReady) throw new Error('the Redis client given in redis.client is not ready');
-      return { client: this.appClient };
+      return connectionOf(this.appClient);
     }
     this.connection ??= this.createConnection();
     const connection = await this.connection;
@@ -233,9 +266,14 @@ export class RedisStore extends KeyvAdapterBase implements AtomicSessionStore {
   }
 
   /** Runs a Lua script by its hash, loading it the first time Redis does not know it. */
-  private async script<T>(client: RedisClient, script: string, keys: string[], args: string[]): Promise<T> {
+  private async script<T>(
+    connection: Connection,
+    script: string,
+    keys: string[],
+    args: string[],
+  ): Promise<T> {
     const call = (command: string, body: string) =>
-      client.sendCommand<T>([command, body, String(keys.length), ...keys, ...args]);
+      connection.send<T>(keys[0], [command, body, String(keys.length), ...keys, ...args]);
     try {
       return await call('EVALSHA', sha1Of(script));
     } catch (error) {
@@ -251,8 +289,8 @@ export class RedisStore extends KeyvAdapterBase implements AtomicSessionStore {
 
   /** A hash's fields as [field, value, ...] (node-redis answers HGETALL with an array or an object). */
   private async hashFields(redisKey: string): Promise<string[]> {
-    const answer = await this.redis(({ client }) =>
-      client.sendCommand<string[] | Record<string, string>>(['HGETALL', redisKey]),
+    const answer = await this.redis((connection) =>
+      connection.send<string[] | Record<string, string>>(redisKey, ['HGETALL', redisKey]),
     );
     return Array.isArray(answer) ? answer : Object.entries(answer).flat();
   }
@@ -275,8 +313,8 @@ export class RedisStore extends KeyvAdapterBase implements AtomicSessionStore {
       ...sets,
       ...change.removed,
     ];
-    const applied = await this.redis(({ client }) =>
-      this.script<number>(client, applyScript, [this.redisKey(key)], args),
+    const applied = await this.redis((connection) =>
+      this.script<number>(connection, applyScript, [this.redisKey(key)], args),
     );
     return applied === 1 ? 'saved' : 'gone';
   }
@@ -289,12 +327,14 @@ export class RedisStore extends KeyvAdapterBase implements AtomicSessionStore {
   async get(key: string): Promise<unknown> {
     const redisKey = this.redisKey(key);
     if (!this.isSession(key)) {
-      const value = await this.redis(({ client }) => client.sendCommand<string | null>(['GET', redisKey]));
+      const value = await this.redis((connection) =>
+        connection.send<string | null>(redisKey, ['GET', redisKey]),
+      );
       return value ?? undefined;
     }
     const [fields, ttl] = await Promise.all([
       this.hashFields(redisKey),
-      this.redis(({ client }) => client.sendCommand<number>(['PTTL', redisKey])),
+      this.redis((connection) => connection.send<number>(redisKey, ['PTTL', redisKey])),
     ]);
     if (fields.length === 0) return undefined;
     if (fields[0] === 'r' && fields.length === 2) return fields[1];
@@ -308,7 +348,7 @@ export class RedisStore extends KeyvAdapterBase implements AtomicSessionStore {
     const redisKey = this.redisKey(key);
     if (!this.isSession(key)) {
       const ttl = expires === undefined ? [] : ['PX', String(Math.max(1, expires - Date.now()))];
-      await this.redis(({ client }) => client.sendCommand(['SET', redisKey, String(value), ...ttl]));
+      await this.redis((connection) => connection.send(redisKey, ['SET', redisKey, String(value), ...ttl]));
       return true;
     }
     let record: SessionRecord | undefined;
@@ -319,42 +359,49 @@ export class RedisStore extends KeyvAdapterBase implements AtomicSessionStore {
     }
     const fields = record ? fieldsOf(record) : ['r', String(value)];
     const expireAt = expires === undefined ? '' : String(Math.round(expires));
-    await this.redis(({ client }) => this.script(client, replaceScript, [redisKey], [expireAt, ...fields]));
+    await this.redis((connection) =>
+      this.script(connection, replaceScript, [redisKey], [expireAt, ...fields]),
+    );
     return true;
   }
 
   async delete(key: string): Promise<boolean> {
-    const removed = await this.redis(({ client }) => client.sendCommand<number>(['DEL', this.redisKey(key)]));
+    const redisKey = this.redisKey(key);
+    const removed = await this.redis((connection) => connection.send<number>(redisKey, ['DEL', redisKey]));
     return removed > 0;
   }
 
-  /** Every key of this store (sessions and the user index) and its value, a SCAN page at a time. */
+  /** Every Redis key matching `pattern`, a SCAN page at a time on each node (each master of a cluster). */
+  private async *scan(pattern: string): AsyncGenerator<string[], void> {
+    for (const node of await this.redis((connection) => connection.nodes())) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await this.redis(() =>
+          node.sendCommand<[string, string[]]>(['SCAN', cursor, 'MATCH', pattern, 'COUNT', '500']),
+        );
+        yield keys;
+        cursor = next;
+      } while (cursor !== '0');
+    }
+  }
+
+  /** Every key of this store (sessions and the user index) and its value. */
   async *iterator(): AsyncGenerator<[string, string], void> {
     const keyPrefix = this.redisKey('');
-    let cursor = '0';
-    do {
-      const [next, keys] = await this.redis(({ client }) =>
-        client.sendCommand<[string, string[]]>(['SCAN', cursor, 'MATCH', `${keyPrefix}*`, 'COUNT', '500']),
-      );
+    for await (const keys of this.scan(`${keyPrefix}*`)) {
       for (const redisKey of keys) {
         const key = redisKey.slice(keyPrefix.length);
         const value = await this.get(key);
         if (typeof value === 'string') yield [key, value];
       }
-      cursor = next;
-    } while (cursor !== '0');
+    }
   }
 
-  /** Deletes every key of this store's prefix (sessions, user index, locks), a SCAN page at a time. */
+  /** Deletes every key of this store's prefix (sessions, user index, locks). */
   async clear(): Promise<void> {
-    let cursor = '0';
-    do {
-      const [next, keys] = await this.redis(({ client }) =>
-        client.sendCommand<[string, string[]]>(['SCAN', cursor, 'MATCH', `${this.prefix}:*`, 'COUNT', '500']),
-      );
-      if (keys.length > 0) await this.redis(({ client }) => client.sendCommand(['UNLINK', ...keys]));
-      cursor = next;
-    } while (cursor !== '0');
+    for await (const keys of this.scan(`${this.prefix}:*`)) {
+      for (const key of keys) await this.redis((connection) => connection.send(key, ['UNLINK', key]));
+    }
   }
 
   /** Runs `task` holding a Redis lock on `key` (`SET NX PX`, released by its owner only): the user index. */
@@ -366,8 +413,15 @@ export class RedisStore extends KeyvAdapterBase implements AtomicSessionStore {
       };
       const deadline = Date.now() + lockMs;
       for (let attempt = 0; ; attempt += 1) {
-        const taken = await this.redis(({ client }) =>
-          client.sendCommand<string | null>(['SET', held.lockKey, held.token, 'NX', 'PX', String(lockMs)]),
+        const taken = await this.redis((connection) =>
+          connection.send<string | null>(held.lockKey, [
+            'SET',
+            held.lockKey,
+            held.token,
+            'NX',
+            'PX',
+            String(lockMs),
+          ]),
         );
         if (taken === 'OK') break;
         if (Date.now() > deadline)
@@ -377,7 +431,7 @@ export class RedisStore extends KeyvAdapterBase implements AtomicSessionStore {
       try {
         return await task();
       } finally {
-        await this.redis(({ client }) => release(client, held)).catch(() => undefined);
+        await this.redis((connection) => release(connection, held)).catch(() => undefined);
       }
     });
   }
