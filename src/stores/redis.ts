@@ -289,10 +289,41 @@ export class RedisStore extends KeyvAdapterBase implements AtomicSessionStore {
 
   /** A hash's fields as [field, value, ...] (node-redis answers HGETALL with an array or an object). */
   private async hashFields(redisKey: string): Promise<string[]> {
-    const answer = await this.redis((connection) =>
-      connection.send<string[] | Record<string, string>>(redisKey, ['HGETALL', redisKey]),
-    );
+    let answer: string[] | Record<string, string>;
+    try {
+      answer = await this.redis((connection) =>
+        connection.send<string[] | Record<string, string>>(redisKey, ['HGETALL', redisKey]),
+      );
+    } catch (error) {
+      if (!String((error as Error).message).startsWith('WRONGTYPE')) throw error;
+      return this.migrateStringSession(redisKey);
+    }
     return Array.isArray(answer) ? answer : Object.entries(answer).flat();
+  }
+
+  /**
+   * A session stored by version 0.1 is one JSON string (`{ value, expires }`): it is rewritten as a hash, with
+   * its expiry, the first time it is read, so that users stay signed in across the upgrade.
+   */
+  private async migrateStringSession(redisKey: string): Promise<string[]> {
+    const [stored, ttl] = await this.redis((connection) =>
+      Promise.all([
+        connection.send<string | null>(redisKey, ['GET', redisKey]),
+        connection.send<number>(redisKey, ['PTTL', redisKey]),
+      ]),
+    );
+    let record: SessionRecord | undefined;
+    try {
+      record = asSessionRecord((JSON.parse(stored ?? 'null') as { value?: unknown } | null)?.value);
+    } catch {
+      record = undefined;
+    }
+    const fields = record ? fieldsOf(record) : ['r', stored ?? ''];
+    const expireAt = ttl > 0 ? String(Date.now() + ttl) : '';
+    await this.redis((connection) =>
+      this.script(connection, replaceScript, [redisKey], [expireAt, ...fields]),
+    );
+    return fields;
   }
 
   async readSession(key: string): Promise<SessionRecord | typeof unreadableSession | undefined> {
