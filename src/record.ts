@@ -32,3 +32,13 @@ export function asSessionRecord(value: unknown): SessionRecord | undefined {
   if (cookie !== undefined && !isObject(cookie)) return undefined;
   return value as unknown as SessionRecord;
 }
+
+/** The `{ value, expires }` JSON a Keyv of this library stores; undefined when the text is not such an object. */
+export function parseEnvelope(text: string | null): { value?: unknown; expires?: unknown } | undefined {
+  try {
+    const parsed: unknown = JSON.parse(text ?? 'null');
+    return typeof parsed === 'object' && parsed !== null ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -8,7 +8,7 @@ import { KeyedLock } from './keyed-lock';
 import type { AtomicSessionStore, SessionChange } from './atomic-store';
 import { unreadableSession } from './atomic-store';
 import type { SessionRecord } from '../record';
-import { asSessionRecord } from '../record';
+import { asSessionRecord, parseEnvelope } from '../record';
 import { createDataRecord } from '../change-tracker';
 import { isUserIndexKey } from '../user-index';
 
@@ -194,6 +194,7 @@ export class RedisStore extends KeyvAdapterBase implements AtomicSessionStore {
   private readonly appClient: AnyRedisClient | undefined;
   /** The URLs of some nodes of a Redis Cluster, for a cluster client of our own. */
   private readonly clusterUrls: string[] | undefined;
+  private appConnection: Connection | undefined;
 
   constructor(options: RedisOptions = {}) {
     super();
@@ -237,7 +238,7 @@ export class RedisStore extends KeyvAdapterBase implements AtomicSessionStore {
   private async ready(): Promise<Connection> {
     if (this.appClient) {
       if (!this.appClient.isReady) throw new Error('the Redis client given in redis.client is not ready');
-      return connectionOf(this.appClient);
+      return (this.appConnection ??= connectionOf(this.appClient));
     }
     this.connection ??= this.createConnection();
     const connection = await this.connection;
@@ -312,12 +313,7 @@ export class RedisStore extends KeyvAdapterBase implements AtomicSessionStore {
         connection.send<number>(redisKey, ['PTTL', redisKey]),
       ]),
     );
-    let record: SessionRecord | undefined;
-    try {
-      record = asSessionRecord((JSON.parse(stored ?? 'null') as { value?: unknown } | null)?.value);
-    } catch {
-      record = undefined;
-    }
+    const record = asSessionRecord(parseEnvelope(stored)?.value);
     const fields = record ? fieldsOf(record) : ['r', stored ?? ''];
     const expireAt = ttl > 0 ? String(Date.now() + ttl) : '';
     await this.redis((connection) =>
@@ -382,12 +378,7 @@ export class RedisStore extends KeyvAdapterBase implements AtomicSessionStore {
       await this.redis((connection) => connection.send(redisKey, ['SET', redisKey, String(value), ...ttl]));
       return true;
     }
-    let record: SessionRecord | undefined;
-    try {
-      record = asSessionRecord((JSON.parse(String(value)) as { value?: unknown } | null)?.value);
-    } catch {
-      record = undefined;
-    }
+    const record = asSessionRecord(parseEnvelope(String(value))?.value);
     const fields = record ? fieldsOf(record) : ['r', String(value)];
     const expireAt = expires === undefined ? '' : String(Math.round(expires));
     await this.redis((connection) =>

@@ -3,7 +3,7 @@ import type { Keyv } from 'keyv';
 import { SessionStoreUnavailableError } from '../errors';
 import { storeKeyOf } from '../ids';
 import type { SessionRecord } from '../record';
-import { asSessionRecord } from '../record';
+import { asSessionRecord, parseEnvelope } from '../record';
 import { ExpressStoreAdapter } from './connect-store';
 import type { KeyvAdapterBase } from './adapter-base';
 import { ownAdapterOf, storeNameOf } from './create-store';
@@ -20,18 +20,6 @@ interface LockingAdapter {
 
 function isLockingAdapter(adapter: unknown): adapter is LockingAdapter {
   return typeof (adapter as Partial<LockingAdapter> | null)?.withLock === 'function';
-}
-
-/** Stands for a stored value that cannot be parsed: not a record, so not a session. */
-const unreadable = Symbol('unreadable stored value');
-
-function parseEnvelope(stored: string): { value?: unknown; expires?: unknown } | undefined {
-  try {
-    const parsed: unknown = JSON.parse(stored);
-    return typeof parsed === 'object' && parsed !== null ? parsed : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /**
@@ -161,7 +149,7 @@ export class SessionRecords {
       const stored = await ownAdapter.get(key);
       if (typeof stored !== 'string') return undefined;
       const envelope = parseEnvelope(stored);
-      if (envelope === undefined) return unreadable;
+      if (envelope === undefined) return unreadableSession;
       const { value, expires } = envelope;
       if (typeof expires !== 'number' || expires > Date.now()) return value;
       await ownAdapter.delete(key);
@@ -172,7 +160,7 @@ export class SessionRecords {
   /** Keyv's own parse of a value that is not JSON fails the read: that is a corrupt value, not an outage. */
   private unparsable(key: string, error: unknown): unknown {
     if (error instanceof SessionStoreUnavailableError && error.cause instanceof SyntaxError)
-      return unreadable;
+      return unreadableSession;
     throw error;
   }
 
