@@ -51,7 +51,11 @@ describe('the Session object', () => {
     const { session, state } = loadedSession({ users: [1], theme: 'dark', gone: 1 });
     (session.users as number[]).push(2);
     session.gone = null;
-    assert.deepEqual(state.tracker.changes(), { set: { users: [1, 2] }, removed: ['gone'] });
+    assert.deepEqual(state.tracker.changes(), {
+      set: { users: [1, 2] },
+      json: { users: '[1,2]' },
+      removed: ['gone'],
+    });
   });
 
   it('removes a key set to null or undefined, or deleted', () => {
@@ -124,10 +128,14 @@ describe('the change tracker', () => {
     const users = tracker.handOut('users') as number[];
     users.push(2);
     const firstSave = tracker.changes();
-    assert.deepEqual(firstSave, { set: { users: [1, 2] }, removed: [] });
+    assert.deepEqual(firstSave, { set: { users: [1, 2] }, json: { users: '[1,2]' }, removed: [] });
     tracker.reset({ ...tracker.data, ...firstSave.set });
     users.push(3);
-    assert.deepEqual(tracker.changes(), { set: { users: [1, 2, 3] }, removed: [] });
+    assert.deepEqual(tracker.changes(), {
+      set: { users: [1, 2, 3] },
+      json: { users: '[1,2,3]' },
+      removed: [],
+    });
   });
 
   it('sees values handed out through spreading and Object.entries', () => {
@@ -140,8 +148,12 @@ describe('the change tracker', () => {
   it('saves an adopted default only once it changes', () => {
     const tracker = new ChangeTracker();
     const cart = tracker.adopt('cart', [] as string[]);
-    assert.deepEqual(tracker.changes(), { set: {}, removed: [] });
+    assert.deepEqual(tracker.changes(), { set: {}, json: {}, removed: [] });
     cart.push('apple');
-    assert.deepEqual(tracker.changes(), { set: { cart: ['apple'] }, removed: [] });
+    assert.deepEqual(tracker.changes(), {
+      set: { cart: ['apple'] },
+      json: { cart: '["apple"]' },
+      removed: [],
+    });
   });
 });

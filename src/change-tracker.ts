@@ -5,6 +5,8 @@ export type SessionDataRecord = Record<string, unknown>;
 
 export interface SessionChanges {
   set: SessionDataRecord;
+  /** The JSON of each key in `set`, as compared (a save writes it as it is). */
+  json: Record<string, string>;
   removed: string[];
 }
 
@@ -38,6 +40,8 @@ export class ChangeTracker {
   private baseline: SessionDataRecord = createDataRecord();
   /** JSON of baseline values at the moment they were first handed out. */
   private snapshots = new Map<string, string>();
+  /** JSON of baseline values as the store keeps them, where it said (memory, Redis). */
+  private baselineJson: ReadonlyMap<string, string> = new Map();
   private dirty = new Set<string>();
   /** Keys holding a validated class instance (from @SessionValue): stored as their own properties. */
   private instanceKeys = new Set<string>();
@@ -53,7 +57,7 @@ export class ChangeTracker {
     if (!Object.hasOwn(this.data, key)) return undefined;
     const value = this.data[key];
     if (isObject(value) && !this.snapshots.has(key) && !this.dirty.has(key)) {
-      this.snapshots.set(key, JSON.stringify(value));
+      this.snapshots.set(key, this.baselineJson.get(key) ?? JSON.stringify(value));
     }
     return value;
   }
@@ -102,6 +106,7 @@ export class ChangeTracker {
   /** The keys whose JSON differs from the baseline, and the keys removed. Throws if a changed value is not JSON-safe. */
   changes(): SessionChanges {
     const set: SessionDataRecord = {};
+    const json: Record<string, string> = {};
     const removed: string[] = [];
     for (const key of new Set([...this.dirty, ...this.snapshots.keys()])) {
       const wasThere = Object.hasOwn(this.baseline, key);
@@ -110,28 +115,54 @@ export class ChangeTracker {
         continue;
       }
       const value = this.data[key];
-      const before = this.snapshots.get(key) ?? (wasThere ? JSON.stringify(this.baseline[key]) : undefined);
-      if (jsonOf(key, value) !== before) {
+      const before = this.snapshots.get(key) ?? (wasThere ? this.baselineJsonOf(key) : undefined);
+      const after = jsonOf(key, value);
+      if (after !== before) {
         assertJsonSafe(key, value, this.instanceKeys.has(key));
         set[key] = value;
+        json[key] = after!;
       }
     }
-    return { set, removed };
+    return { set, json, removed };
+  }
+
+  private baselineJsonOf(key: string): string | undefined {
+    return this.baselineJson.get(key) ?? JSON.stringify(this.baseline[key]);
+  }
+
+  /** The JSON of every key once `changes` is stored, where it is known without a stringify. */
+  jsonAfter(changes: SessionChanges): Map<string, string> {
+    const known = new Map(this.baselineJson);
+    for (const key of changes.removed) known.delete(key);
+    for (const [key, json] of Object.entries(changes.json)) known.set(key, json);
+    return known;
+  }
+
+  /** The byte length of the data's JSON, from the JSON of each key where it is known. */
+  byteLength(known: ReadonlyMap<string, string>): number {
+    const keys = Object.keys(this.data);
+    let size = 1 + Math.max(keys.length, 1);
+    for (const key of keys) {
+      const json = known.get(key) ?? JSON.stringify(this.data[key]);
+      if (json !== undefined) size += Buffer.byteLength(JSON.stringify(key)) + 1 + Buffer.byteLength(json);
+    }
+    return size;
   }
 
   /**
    * Makes `data` (read from, or just written to, the store) the new baseline. Values the app may still hold
    * (handed out or written by it) are snapshotted again, so later changes to them count.
    */
-  reset(data: SessionDataRecord): void {
+  reset(data: SessionDataRecord, json: ReadonlyMap<string, string> = new Map()): void {
     const held = new Set([...this.dirty, ...this.snapshots.keys()]);
     this.data = createDataRecord(Object.entries(data));
     this.baseline = createDataRecord(Object.entries(this.data));
+    this.baselineJson = json;
     this.snapshots = new Map();
     this.dirty = new Set();
     for (const key of held) {
       if (Object.hasOwn(this.data, key) && isObject(this.data[key])) {
-        this.snapshots.set(key, JSON.stringify(this.data[key]));
+        this.snapshots.set(key, json.get(key) ?? JSON.stringify(this.data[key]));
       }
     }
   }

@@ -80,7 +80,10 @@ export class SessionCookie {
         `session.cookie.maxAge was set to ${String(milliseconds)}; set a number of milliseconds, or null for a browser-session cookie.`,
       );
     }
-    this.expires = typeof milliseconds === 'number' ? new Date(Date.now() + milliseconds) : null;
+    const now = Date.now();
+    this.expires = typeof milliseconds === 'number' ? new Date(now + milliseconds) : null;
+    // the expires setter measured it a moment later; the value given is the exact one
+    if (typeof milliseconds === 'number') this.originalMaxAge = milliseconds;
   }
 
   /** Restarts the expiry from now (express-session's `resetMaxAge`). */

@@ -4,7 +4,8 @@ import type { ExpressMiddlewareInterface } from 'routing-controllers';
 import { Middleware } from 'routing-controllers';
 import type { SessionOptions } from './config';
 import { resolveConfig } from './config';
-import { SessionConfigError, SessionError } from './errors';
+import { renderSessionError } from './error-response';
+import { SessionConfigError } from './errors';
 import type { SessionRequest } from './lifecycle';
 import { SessionLifecycle } from './lifecycle';
 import { schemaChecks } from './schema';
@@ -60,12 +61,6 @@ function userSessionsOf(lifecycle: SessionLifecycle): UserSessions {
   };
 }
 
-function respondWithError(response: ServerResponse, error: unknown): void {
-  const status = error instanceof SessionError ? error.status : 500;
-  const body = JSON.stringify(error instanceof SessionError ? error : { message: 'Internal Server Error' });
-  response.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8' }).end(body);
-}
-
 /** Loads the session before the next handler runs; without `next` (a bare Node server) errors are answered here. */
 export function runLifecycle(
   lifecycle: SessionLifecycle,
@@ -73,7 +68,7 @@ export function runLifecycle(
   response: ServerResponse,
   next: NextFunction | undefined,
 ): void {
-  const fail = (error: unknown) => (next ? next(error) : respondWithError(response, error));
+  const fail = (error: unknown) => (next ? next(error) : renderSessionError(response, error));
   let loading: Promise<void> | undefined;
   try {
     loading = lifecycle.attach(request as SessionRequest, response, next);

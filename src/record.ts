@@ -5,6 +5,8 @@ import type { SessionDataRecord } from './session';
 export interface SessionRecord {
   data: SessionDataRecord;
   meta: SessionRecordMeta;
+  /** The stored JSON of each data key, from a store that keeps keys apart (memory, Redis): spares a stringify. */
+  json?: ReadonlyMap<string, string>;
 }
 
 export interface SessionRecordMeta {

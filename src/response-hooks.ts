@@ -1,16 +1,20 @@
 import type { ServerResponse } from 'node:http';
 import { holdResponse } from './response-hold';
 
+/** Store work the end of a response waits for, and whether its failure would lose data or a removal. */
+export interface EndWork {
+  dataAtRisk: boolean;
+  commit(): Promise<void>;
+}
+
 /** What the response hooks ask of the request's session. */
 export interface SessionAtResponse {
   /** Sets the session's Set-Cookie header if the response needs one (`stored`: the session is stored); returns it. */
   applyCookie(stored: boolean): string | undefined;
   /** Whether the session is, or is about to be, in the store. */
   isStored(): boolean;
-  /** Whether ending now has store work to wait for, and whether a failure of it would lose something. */
-  workAtEnd(): { pending: boolean; dataAtRisk: boolean };
-  /** Does that work. */
-  commit(): Promise<void>;
+  /** The store work ending now needs, decided once; undefined when there is none. */
+  workAtEnd(): EndWork | undefined;
   /** Answers the request with an error (or closes it when the headers are out). */
   fail(error: unknown): void;
   /** Reports an error that lost nothing, after the response. */
@@ -44,11 +48,10 @@ export function hookResponse(response: ServerResponse, session: SessionAtRespons
   let saving: Promise<unknown> | undefined;
 
   /** Holds the response while the store work runs, then replays the calls made meanwhile, or fails it. */
-  const holdFor = (dataAtRisk: boolean, resume: (saved: boolean) => void) => {
+  const holdFor = ({ dataAtRisk, commit }: EndWork, resume: (saved: boolean) => void) => {
     const release = holdResponse(response);
     held = [];
-    saving = session
-      .commit()
+    saving = commit()
       .then(
         () => undefined,
         (error: unknown) => error ?? new Error('the session could not be saved'),
@@ -80,9 +83,9 @@ export function hookResponse(response: ServerResponse, session: SessionAtRespons
   const firstByte = (): boolean => {
     if (saving) return false;
     const work = session.workAtEnd();
-    if (!work.pending) return false;
+    if (!work) return false;
     // the cookie is set by the writeHead that the replay makes
-    holdFor(work.dataAtRisk, () => undefined);
+    holdFor(work, () => undefined);
     return true;
   };
 
@@ -120,7 +123,7 @@ export function hookResponse(response: ServerResponse, session: SessionAtRespons
       }
       ended = true;
       const work = session.workAtEnd();
-      if (!work.pending) {
+      if (!work) {
         try {
           session.applyCookie(!saveFailed && session.isStored());
         } finally {
@@ -128,7 +131,7 @@ export function hookResponse(response: ServerResponse, session: SessionAtRespons
         }
         return original.end.apply(response, args);
       }
-      holdFor(work.dataAtRisk, (saved) => {
+      holdFor(work, (saved) => {
         session.applyCookie(saved && session.isStored());
         unhook();
         original.end.apply(response, args);

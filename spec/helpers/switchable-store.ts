@@ -18,4 +18,21 @@ export class SwitchableStore extends MemoryStore {
     await this.outage();
     return super.set(key, value, expires);
   }
+
+  override async delete(key: string): Promise<boolean> {
+    await this.outage();
+    return super.delete(key);
+  }
+
+  override async readSession(key: string): ReturnType<MemoryStore['readSession']> {
+    await this.outage();
+    return super.readSession(key);
+  }
+
+  override async applySession(
+    ...args: Parameters<MemoryStore['applySession']>
+  ): ReturnType<MemoryStore['applySession']> {
+    await this.outage();
+    return super.applySession(...args);
+  }
 }

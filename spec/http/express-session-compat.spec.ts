@@ -286,9 +286,9 @@ describe('express-session behaviours around the request', () => {
     let writes = 0;
     const store = new MemoryStore();
     const countingStore = Object.assign(store, {
-      set: (key: string, value: unknown, expires?: number) => {
+      applySession: (...args: Parameters<MemoryStore['applySession']>) => {
         writes += 1;
-        return MemoryStore.prototype.set.call(store, key, value, expires);
+        return MemoryStore.prototype.applySession.apply(store, args);
       },
     });
     const app = express();
@@ -373,6 +373,15 @@ class SlowMemoryStore extends MemoryStore {
     const written = await super.set(key, value, expires);
     this.lastWriteDoneAt = performance.now();
     return written;
+  }
+
+  override async applySession(
+    ...args: Parameters<MemoryStore['applySession']>
+  ): ReturnType<MemoryStore['applySession']> {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const applied = await super.applySession(...args);
+    this.lastWriteDoneAt = performance.now();
+    return applied;
   }
 }
 

@@ -1,4 +1,9 @@
+import { createDataRecord } from '../change-tracker';
+import type { SessionRecord, SessionRecordMeta } from '../record';
+import { asSessionRecord, parseEnvelope } from '../record';
 import { KeyvAdapterBase, isExpired } from './adapter-base';
+import type { AtomicSessionStore, SessionChange } from './atomic-store';
+import { unreadableSession } from './atomic-store';
 
 export interface MemoryStoreOptions {
   /** The most sessions kept; the least recently used is evicted first. Unbounded when omitted. */
@@ -12,13 +17,53 @@ export interface MemoryStoreOptions {
   evictable?: (key: string) => boolean;
 }
 
-interface MemoryEntry {
-  value: string;
-  expires: number | undefined;
+/** A session kept by key: each data key as its JSON, so no two readers ever share an object. */
+interface StoredSession {
+  fields: Map<string, string>;
+  meta: Omit<SessionRecordMeta, 'flash'>;
+  flash: string[];
 }
 
-/** An in-process Keyv storage adapter with expiry sweeping and an optional LRU bound. */
-export class MemoryStore extends KeyvAdapterBase {
+/** A value written through Keyv (its serialized text), or a session written by `applySession`. */
+type MemoryEntry = { expires: number | undefined } & (
+  { text: string; session?: undefined } | { session: StoredSession; text?: undefined }
+);
+
+function copyMeta(meta: Omit<SessionRecordMeta, 'flash'>): Omit<SessionRecordMeta, 'flash'> {
+  return meta.cookie ? { ...meta, cookie: { ...meta.cookie } } : { ...meta };
+}
+
+/** The session kept for a record that was written through Keyv, whole. */
+function storedSessionOf(record: SessionRecord): StoredSession {
+  const { flash, ...meta } = record.meta;
+  const fields = new Map(Object.entries(record.data).map(([key, value]) => [key, JSON.stringify(value)]));
+  return { fields, meta: copyMeta(meta), flash: flash ? [...flash] : [] };
+}
+
+function recordOf(session: StoredSession): SessionRecord {
+  const data = createDataRecord();
+  for (const [key, json] of session.fields) data[key] = JSON.parse(json);
+  const meta = copyMeta(session.meta);
+  return {
+    data,
+    meta: session.flash.length > 0 ? { ...meta, flash: [...session.flash] } : meta,
+    json: new Map(session.fields),
+  };
+}
+
+/** The `{ value, expires }` text a Keyv of this library reads, assembled from the kept JSON of each key. */
+function envelopeOf(session: StoredSession, expires: number | undefined): string {
+  const data = [...session.fields].map(([key, json]) => `${JSON.stringify(key)}:${json}`).join(',');
+  const meta = session.flash.length > 0 ? { ...session.meta, flash: session.flash } : session.meta;
+  const expiry = expires === undefined ? '' : `,"expires":${expires}`;
+  return `{"value":{"data":{${data}},"meta":${JSON.stringify(meta)}}${expiry}}`;
+}
+
+/**
+ * An in-process store with expiry sweeping and an optional LRU bound: a Keyv storage adapter, and an atomic
+ * session store whose apply merges one request's change in place in one synchronous step (no lock, no re-read).
+ */
+export class MemoryStore extends KeyvAdapterBase implements AtomicSessionStore {
   /** Entries `max` counts, least recently used first. */
   private readonly entries = new Map<string, MemoryEntry>();
   /** Entries that are never evicted. */
@@ -43,7 +88,8 @@ export class MemoryStore extends KeyvAdapterBase {
     return this.evictable(key) ? this.entries : this.keptEntries;
   }
 
-  async get(key: string): Promise<string | undefined> {
+  /** The live entry at a key, now the most recently used. */
+  private entryAt(key: string): MemoryEntry | undefined {
     const entries = this.mapOf(key);
     const storedKey = this.prefixed(key);
     const entry = entries.get(storedKey);
@@ -51,23 +97,65 @@ export class MemoryStore extends KeyvAdapterBase {
     entries.delete(storedKey);
     if (isExpired(entry.expires)) return undefined;
     entries.set(storedKey, entry);
-    return entry.value;
+    return entry;
   }
 
-  protected async setUntil(key: string, value: unknown, expires: number | undefined): Promise<boolean> {
+  private put(key: string, entry: MemoryEntry): void {
     const entries = this.mapOf(key);
     const storedKey = this.prefixed(key);
     entries.delete(storedKey);
-    if (isExpired(expires)) return true;
-    entries.set(storedKey, { value: value as string, expires });
+    if (isExpired(entry.expires)) return;
+    entries.set(storedKey, entry);
     while (this.entries.size > this.max) {
       this.entries.delete(this.entries.keys().next().value as string);
     }
+  }
+
+  async get(key: string): Promise<string | undefined> {
+    const entry = this.entryAt(key);
+    return entry?.session ? envelopeOf(entry.session, entry.expires) : entry?.text;
+  }
+
+  protected async setUntil(key: string, value: unknown, expires: number | undefined): Promise<boolean> {
+    this.put(key, { text: value as string, expires });
     return true;
   }
 
   async delete(key: string): Promise<boolean> {
     return this.mapOf(key).delete(this.prefixed(key));
+  }
+
+  /** A session written through Keyv is read from its text; anything else there is unreadable. */
+  private sessionIn(entry: MemoryEntry): StoredSession | undefined {
+    if (entry.session) return entry.session;
+    const record = asSessionRecord(parseEnvelope(entry.text)?.value);
+    return record && storedSessionOf(record);
+  }
+
+  async readSession(key: string): Promise<SessionRecord | typeof unreadableSession | undefined> {
+    const entry = this.entryAt(key);
+    if (!entry) return undefined;
+    const session = this.sessionIn(entry);
+    return session ? recordOf(session) : unreadableSession;
+  }
+
+  async applySession(key: string, change: SessionChange, expiresAt: number): Promise<'saved' | 'gone'> {
+    const entry = this.entryAt(key);
+    if (!entry && !change.create) return 'gone';
+    const session = (entry && this.sessionIn(entry)) ?? { fields: new Map(), meta: change.meta, flash: [] };
+    for (const [name, json] of Object.entries(change.set)) session.fields.set(name, json);
+    for (const name of change.removed) session.fields.delete(name);
+    session.meta = copyMeta(change.meta);
+    if (change.flash) {
+      const { aged, flashed } = change.flash;
+      session.flash = [...new Set([...session.flash.filter((name) => !aged.includes(name)), ...flashed])];
+    }
+    this.put(key, { session, expires: expiresAt });
+    return 'saved';
+  }
+
+  async removeSession(key: string): Promise<void> {
+    await this.delete(key);
   }
 
   async clear(): Promise<void> {
@@ -81,7 +169,8 @@ export class MemoryStore extends KeyvAdapterBase {
   async *iterator(): AsyncGenerator<[string, string], void> {
     for (const [storedKey, entry] of [...this.entries, ...this.keptEntries]) {
       const key = this.unprefixed(storedKey);
-      if (key !== undefined && !isExpired(entry.expires)) yield [key, entry.value];
+      if (key === undefined || isExpired(entry.expires)) continue;
+      yield [key, entry.session ? envelopeOf(entry.session, entry.expires) : entry.text];
     }
   }
 

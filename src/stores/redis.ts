@@ -9,7 +9,7 @@ import type { AtomicSessionStore, SessionChange } from './atomic-store';
 import { unreadableSession } from './atomic-store';
 import type { SessionRecord } from '../record';
 import { asSessionRecord, parseEnvelope } from '../record';
-import { createDataRecord } from '../change-tracker';
+import { createDataRecord, isUnsafeKey } from '../change-tracker';
 import { isUserIndexKey } from '../user-index';
 
 type RedisOptions = NonNullable<SessionStoreOptions['redis']>;
@@ -136,7 +136,8 @@ function fieldsOf(record: SessionRecord): string[] {
 
 /** The session record in a hash's fields; the unreadable marker for anything else. */
 function recordOf(fields: string[]): SessionRecord | typeof unreadableSession {
-  const data: Record<string, unknown> = {};
+  const data = createDataRecord();
+  const json = new Map<string, string>();
   let meta: unknown;
   let flash: unknown;
   try {
@@ -144,17 +145,20 @@ function recordOf(fields: string[]): SessionRecord | typeof unreadableSession {
       const [field, value] = [fields[index]!, fields[index + 1]!];
       if (field === 'm') meta = JSON.parse(value);
       else if (field === 'f') flash = JSON.parse(value);
-      else if (field.startsWith('d:')) data[field.slice(2)] = JSON.parse(value);
-      else return unreadableSession;
+      else if (!field.startsWith('d:')) return unreadableSession;
+      else if (!isUnsafeKey(field.slice(2))) {
+        data[field.slice(2)] = JSON.parse(value);
+        json.set(field.slice(2), value);
+      }
     }
   } catch {
     return unreadableSession;
   }
   const record = asSessionRecord({
-    data: createDataRecord(Object.entries(data)),
+    data,
     meta: { ...(meta as object), ...(flash === undefined ? {} : { flash }) },
   });
-  return record ?? unreadableSession;
+  return record ? { ...record, json } : unreadableSession;
 }
 const lockMs = 5000;
 

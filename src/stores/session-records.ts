@@ -35,7 +35,7 @@ export class SessionRecords {
   /** The adapter of a Keyv made for a driver, read and written directly (same format, less overhead). */
   private readonly ownAdapter: KeyvAdapterBase | undefined;
   private readonly reportedKeys = new Set<string>();
-  /** The store applies a save atomically itself (the Redis driver): no lock, no re-read. */
+  /** The store applies a save atomically itself (memory, Redis): no lock, no re-read. */
   readonly atomic: AtomicSessionStore | undefined;
   private connected = true;
 
@@ -48,7 +48,8 @@ export class SessionRecords {
     this.ownAdapter = ownAdapterOf(keyv);
     this.storeName = storeNameOf(keyv);
     this.hashesSessionIds = !(keyv.store instanceof ExpressStoreAdapter);
-    this.atomic = isAtomicSessionStore(keyv.store) ? keyv.store : undefined;
+    // under a namespaced Keyv the store sees prefixed keys, which the atomic calls would bypass
+    this.atomic = isAtomicSessionStore(keyv.store) && !keyv.namespace ? keyv.store : undefined;
     const { store } = keyv;
     if (store instanceof ExpressStoreAdapter && store.store instanceof EventEmitter) {
       store.store.on('disconnect', () => (this.connected = false));

@@ -1,0 +1,89 @@
+import type { SessionChanges } from './change-tracker';
+import { hasChanges } from './change-tracker';
+import type { RequestSession } from './request-session';
+
+/**
+ * Why the end of a request writes the session (koa-session's way of saying it), or undefined: nothing to write.
+ * - explicit: the app called `session.save()`
+ * - changed: data, flash keys or the cookie changed
+ * - regenerated: a new id replaces the old one, changed or not
+ * - uninitialized: a new, unchanged session, stored because of `saveUninitialized`
+ * - resave: an unchanged session, stored because of `resave`
+ * - touched: the app called `session.touch()`
+ * - idle: the idle timeout is renewed (throttled by the touch interval)
+ */
+export type SaveReason =
+  'explicit' | 'changed' | 'regenerated' | 'uninitialized' | 'resave' | 'touched' | 'idle';
+
+/** Everything the save decision depends on. */
+export interface SaveFacts {
+  explicit: boolean;
+  changed: boolean;
+  anonymous: boolean;
+  /** `request.sessionID` still holds a string (anything else there turns saving off). */
+  idIsString: boolean;
+  regenerated: boolean;
+  stored: boolean;
+  savedAlready: boolean;
+  touched: boolean;
+  touchDue: boolean;
+  saveUninitialized: boolean;
+  resave: boolean;
+}
+
+export function saveReasonOf(facts: SaveFacts): SaveReason | undefined {
+  if (facts.anonymous || !facts.idIsString) return undefined;
+  if (facts.explicit) return 'explicit';
+  if (facts.changed) return 'changed';
+  if (facts.savedAlready) return undefined;
+  if (facts.regenerated) return 'regenerated';
+  if (!facts.stored) return facts.saveUninitialized ? 'uninitialized' : undefined;
+  if (facts.resave) return 'resave';
+  if (facts.touched) return 'touched';
+  return facts.touchDue ? 'idle' : undefined;
+}
+
+/** What ending the request now would write, and why. */
+export interface SavePlan {
+  reason: SaveReason | undefined;
+  changes: SessionChanges;
+  changed: boolean;
+  /** The data cannot be stored (a cycle or a BigInt put in a value after it was set): the save fails with it. */
+  error?: unknown;
+}
+
+const noChanges: SessionChanges = { set: {}, json: {}, removed: [] };
+
+/** Computes this request's changes once and decides from them; never throws. */
+export function planSave(
+  context: RequestSession,
+  options: { explicit: boolean; saveUninitialized: boolean; resave: boolean; touchIntervalMs: number },
+): SavePlan {
+  const { state } = context;
+  for (const key of state.agedFlashKeys) {
+    if (!state.flashedKeys.has(key)) state.tracker.remove(key);
+  }
+  const facts = {
+    explicit: options.explicit,
+    anonymous: context.phase === 'anonymous',
+    idIsString: typeof context.request.sessionID === 'string',
+    regenerated: context.phase === 'regenerated',
+    stored: !state.isNew,
+    savedAlready: context.savedAlready,
+    touched: state.touched,
+    touchDue: Date.now() - state.lastSeenAt >= options.touchIntervalMs,
+    saveUninitialized: options.saveUninitialized,
+    resave: options.resave,
+  };
+  let changes: SessionChanges;
+  try {
+    changes = state.tracker.changes();
+  } catch (error) {
+    return { reason: saveReasonOf({ ...facts, changed: true }), changes: noChanges, changed: false, error };
+  }
+  const cookieChanged =
+    state.storedCookieSettings !== undefined && state.cookie.settings() !== state.storedCookieSettings;
+  const changed =
+    hasChanges(changes) || state.agedFlashKeys.length > 0 || state.flashedKeys.size > 0 || cookieChanged;
+  return { reason: saveReasonOf({ ...facts, changed }), changes, changed };
+}
