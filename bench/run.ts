@@ -19,7 +19,7 @@ import { redisPrefixes, serverKinds } from './servers';
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const duration = Number(process.env.BENCH_DURATION ?? 3);
-const connections = Number(process.env.BENCH_CONNECTIONS ?? 10);
+const connections = Number(process.env.BENCH_CONNECTIONS ?? 16);
 const sessionsCreated = 10_000;
 const profile = process.env.BENCH_PROFILE === '1';
 const benchDirectory = join(__dirname, '..', '..', 'bench');

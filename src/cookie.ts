@@ -117,8 +117,8 @@ export class SessionCookie {
 
   /** The cookie's settings, without its moving expiry: what a session keeps when it differs from the configured ones. */
   settings(): string {
-    const { expires: _expires, ...settings } = this.toJSON();
-    return JSON.stringify(settings);
+    const { originalMaxAge, httpOnly, sameSite, path, secure, domain, partitioned, priority } = this;
+    return JSON.stringify([originalMaxAge, httpOnly, sameSite, path, secure, domain, partitioned, priority]);
   }
 
   toJSON(): SessionCookieJSON {

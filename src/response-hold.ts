@@ -5,9 +5,19 @@ type HoldableResponse = ServerResponse & { [held]?: boolean };
 const preparedPrototypes = new WeakSet<object>();
 const nodeHeadersSent = Object.getOwnPropertyDescriptor(OutgoingMessage.prototype, 'headersSent')!.get!;
 
+const headerMethods = ['setHeader', 'appendHeader', 'removeHeader'] as const;
+
+function refuseWhileHeld(): never {
+  const error = new Error('Cannot set headers after they are sent to the client') as NodeJS.ErrnoException;
+  error.code = 'ERR_HTTP_HEADERS_SENT';
+  throw error;
+}
+
 /**
- * `headersSent` also reads true while a response is held. Defined once on the response's prototype: defining
- * and deleting it on each response would turn every response object into a slow dictionary-mode object.
+ * While held, the response counts as sent: `headersSent` reads true, and changing its headers fails as Node
+ * fails it after `end()` (ERR_HTTP_HEADERS_SENT), so code that ends twice behaves as it would without a
+ * session. Defined once on the response's prototype: defining and deleting them on each response would turn
+ * every response object into a slow dictionary-mode object.
  */
 function prepareResponsePrototype(response: ServerResponse): void {
   const ownPrototype = Object.getPrototypeOf(response) as object;
@@ -21,34 +31,18 @@ function prepareResponsePrototype(response: ServerResponse): void {
       return this[held] === true || (nodeHeadersSent.call(this) as boolean);
     },
   });
-}
-
-/**
- * While held, the response counts as sent, so changing its headers fails as Node fails it after `end()`
- * (ERR_HTTP_HEADERS_SENT), and its status cannot change: code that ends twice behaves as it would without a
- * session. Returns the undo.
- */
-function refuseHeaderChanges(response: ServerResponse): () => void {
-  const { statusCode, statusMessage } = response;
-  const methods = ['setHeader', 'appendHeader', 'removeHeader'] as const;
-  const refuse = () => {
-    const error = new Error('Cannot set headers after they are sent to the client') as NodeJS.ErrnoException;
-    error.code = 'ERR_HTTP_HEADERS_SENT';
-    throw error;
-  };
-  const own = methods.map((method) => Object.getOwnPropertyDescriptor(response, method));
-  for (const method of methods)
-    Object.defineProperty(response, method, { value: refuse, configurable: true });
-  return () => {
-    methods.forEach((method, index) => {
-      const descriptor = own[index];
-      if (descriptor) Object.defineProperty(response, method, descriptor);
-      else delete (response as unknown as Record<string, unknown>)[method];
+  for (const method of headerMethods) {
+    const inherited = (prototype as Record<string, unknown>)[method];
+    if (typeof inherited !== 'function') continue;
+    Object.defineProperty(prototype, method, {
+      configurable: true,
+      writable: true,
+      value(this: HoldableResponse, ...args: unknown[]): unknown {
+        if (this[held] === true) refuseWhileHeld();
+        return (inherited as (...args: unknown[]) => unknown).apply(this, args);
+      },
     });
-    // a status set while held (an error handler that runs after the end) has no effect, as after a real end
-    response.statusCode = statusCode;
-    response.statusMessage = statusMessage;
-  };
+  }
 }
 
 /**
@@ -65,7 +59,7 @@ export function holdResponse(response: ServerResponse): (write: () => void) => v
   const originalDestroy = socket?.destroy;
   let destroyRequested: unknown[] | undefined;
   holdable[held] = true;
-  const restoreHeaders = refuseHeaderChanges(response);
+  const { statusCode, statusMessage } = response;
   if (socket && originalDestroy) {
     socket.destroy = (...args: unknown[]) => {
       destroyRequested = args;
@@ -74,7 +68,9 @@ export function holdResponse(response: ServerResponse): (write: () => void) => v
   }
   return (write) => {
     holdable[held] = false;
-    restoreHeaders();
+    // a status set while held (an error handler that runs after the end) has no effect, as after a real end
+    response.statusCode = statusCode;
+    response.statusMessage = statusMessage;
     if (socket && originalDestroy) socket.destroy = originalDestroy;
     write();
     if (socket && originalDestroy && destroyRequested)

@@ -19,7 +19,8 @@ export interface MemoryStoreOptions {
 
 /** A session kept by key: each data key as its JSON, so no two readers ever share an object. */
 interface StoredSession {
-  fields: Map<string, string>;
+  /** Never changed once stored: a save stores a new map. */
+  fields: ReadonlyMap<string, string>;
   meta: Omit<SessionRecordMeta, 'flash'>;
   flash: string[];
 }
@@ -47,7 +48,7 @@ function recordOf(session: StoredSession): SessionRecord {
   return {
     data,
     meta: session.flash.length > 0 ? { ...meta, flash: [...session.flash] } : meta,
-    json: new Map(session.fields),
+    json: session.fields,
   };
 }
 
@@ -142,15 +143,17 @@ export class MemoryStore extends KeyvAdapterBase implements AtomicSessionStore {
   async applySession(key: string, change: SessionChange, expiresAt: number): Promise<'saved' | 'gone'> {
     const entry = this.entryAt(key);
     if (!entry && !change.create) return 'gone';
-    const session = (entry && this.sessionIn(entry)) ?? { fields: new Map(), meta: change.meta, flash: [] };
-    for (const [name, json] of Object.entries(change.set)) session.fields.set(name, json);
-    for (const name of change.removed) session.fields.delete(name);
-    session.meta = copyMeta(change.meta);
+    const stored = entry && this.sessionIn(entry);
+    // a new map, never the stored one changed: readers were handed the stored one
+    const fields = new Map(stored?.fields);
+    for (const [name, json] of Object.entries(change.set)) fields.set(name, json);
+    for (const name of change.removed) fields.delete(name);
+    let flash = stored?.flash ?? [];
     if (change.flash) {
       const { aged, flashed } = change.flash;
-      session.flash = [...new Set([...session.flash.filter((name) => !aged.includes(name)), ...flashed])];
+      flash = [...new Set([...flash.filter((name) => !aged.includes(name)), ...flashed])];
     }
-    this.put(key, { session, expires: expiresAt });
+    this.put(key, { session: { fields, meta: copyMeta(change.meta), flash }, expires: expiresAt });
     return 'saved';
   }
 
