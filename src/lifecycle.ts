@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ResolvedSessionConfig } from './config';
-import type { SessionCookieOptions, UnsignedSessionId } from './cookie';
+import type { UnsignedSessionId } from './cookie';
 import { SessionCookie, readSessionId, signSessionId } from './cookie';
 import { cookieDecisionOf } from './cookie-decision';
 import { SessionConfigError, SessionError, SessionStoreUnavailableError } from './errors';
@@ -92,43 +92,48 @@ export class SessionLifecycle {
     const cookieOptions = this.config.cookieFor
       ? { ...this.config.cookie, ...this.config.cookieFor(request) }
       : this.config.cookie;
-    if (!originalPathOf(request).startsWith(cookieOptions.path ?? '/')) return undefined;
+    const cookiePath = cookieOptions.path ?? '/';
+    if (cookiePath !== '/' && !originalPathOf(request).startsWith(cookiePath)) return undefined;
     if (!this.records.storeConnected) return undefined;
-    const slot: RequestSlot = { owner: this, next };
-    attachSlot(request, slot);
     const cookieId = readSessionId(request, this.config.name, this.config.secrets);
+    const slot: RequestSlot = { owner: this, next, response, cookieOptions, lazy: !cookieId };
+    attachSlot(request, slot);
     if (!cookieId) {
-      slot.buildSession = () => {
-        slot.buildSession = undefined;
-        return this.install(request, response, cookieOptions, undefined, undefined);
-      };
       // saveUninitialized stores and sends a cookie for every new session, touched or not
-      if (this.config.saveUninitialized) slot.buildSession();
+      if (this.config.saveUninitialized) {
+        slot.lazy = false;
+        this.build(request, slot);
+      }
       return undefined;
     }
     return this.load(cookieId).then((record) => {
-      this.install(request, response, cookieOptions, cookieId, record);
+      this.install(request, slot, cookieId, record);
     });
+  }
+
+  /** Builds a new session for a request that came without a cookie, when it first touches it. */
+  build(request: IncomingMessage, slot: RequestSlot): RequestSession {
+    return this.install(request, slot, undefined, undefined);
   }
 
   /** Builds the request's session (from its record, or new) and puts it on the request and the response. */
   private install(
     request: SessionRequest,
-    response: ServerResponse,
-    cookieOptions: SessionCookieOptions,
+    slot: RequestSlot,
     cookieId: UnsignedSessionId | undefined,
     record: SessionRecord | 'anonymous' | undefined,
   ): RequestSession {
+    const { response } = slot;
     const loaded = record !== undefined && record !== 'anonymous' && cookieId ? record : undefined;
     const phase: SessionPhase = record === 'anonymous' ? 'anonymous' : loaded ? 'loaded' : 'new';
     const context = new RequestSession(
       request,
       response,
-      cookieOptions,
+      slot.cookieOptions,
       cookieId?.id,
       cookieId !== undefined && !cookieId.signedWithCurrentSecret,
       phase,
-      slotOf(request)?.next,
+      slot.next,
       (owner) => this.newState(owner, loaded && { id: cookieId!.id, record: loaded }),
     );
     ownValue(request, 'session', context.session);

@@ -1,11 +1,22 @@
 import { IncomingMessage } from 'node:http';
+import type { ServerResponse } from 'node:http';
+import type { SessionCookieOptions } from './cookie';
 import type { RequestSession } from './request-session';
 
-/** What this library keeps on a request: whose session it is, and how to build the session on first use. */
+/** What builds a request's session on first use, and answers `request.sessionStore`. */
+export interface SlotOwner {
+  readonly sessionStore: unknown;
+  build(request: IncomingMessage, slot: RequestSlot): RequestSession;
+}
+
+/** What this library keeps on a request: whose session it is, and what building it on first use needs. */
 export interface RequestSlot {
-  owner: { readonly sessionStore: unknown };
-  next?: (error?: unknown) => void;
-  buildSession?: () => RequestSession;
+  owner: SlotOwner;
+  next: ((error?: unknown) => void) | undefined;
+  response: ServerResponse;
+  cookieOptions: SessionCookieOptions;
+  /** The session is still to be built when the request first touches it (no cookie came with the request). */
+  lazy: boolean;
 }
 
 const requestSlot = Symbol('routing-controllers-session');
@@ -34,7 +45,12 @@ export function attachSlot(request: IncomingMessage, slot: RequestSlot): void {
   const prototype = ownPrototype === IncomingMessage.prototype ? request : ownPrototype;
   if (preparedPrototypes.has(prototype)) return;
   preparedPrototypes.add(prototype);
-  const builtFor = (request: SlottedRequest) => request[requestSlot]?.buildSession?.();
+  const builtFor = (request: SlottedRequest) => {
+    const slot = request[requestSlot];
+    if (!slot?.lazy) return undefined;
+    slot.lazy = false;
+    return slot.owner.build(request, slot);
+  };
   const accessor = (property: string, read: (request: SlottedRequest) => unknown) =>
     Object.defineProperty(prototype, property, {
       configurable: true,
