@@ -279,6 +279,7 @@ export class SessionLifecycle {
           await this.writer.remove(state.id, state.tracker.data);
           context.phase = 'destroyed';
         },
+        commitNow: () => false,
       };
     }
     const plan = this.planFor(context, false);
@@ -288,6 +289,10 @@ export class SessionLifecycle {
       commit: async () => {
         if (plan.error !== undefined) throw plan.error;
         await this.writer.save(context, plan);
+      },
+      commitNow: () => {
+        if (plan.error !== undefined) throw plan.error;
+        return this.writer.saveNow(context, plan);
       },
     };
   }

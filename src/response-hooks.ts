@@ -5,6 +5,8 @@ import { holdResponse } from './response-hold';
 export interface EndWork {
   dataAtRisk: boolean;
   commit(): Promise<void>;
+  /** Does the work at once where it can (a store in this process): true when done; throws when it failed. */
+  commitNow(): boolean;
 }
 
 /** What the response hooks ask of the request's session. */
@@ -123,7 +125,22 @@ export function hookResponse(response: ServerResponse, session: SessionAtRespons
       }
       ended = true;
       const work = session.workAtEnd();
-      if (!work) {
+      let failedNow: unknown;
+      let doneNow = false;
+      try {
+        doneNow = work !== undefined && work.commitNow();
+      } catch (error) {
+        failedNow = error ?? new Error('the session could not be saved');
+      }
+      if (failedNow !== undefined) {
+        holdFor({ ...work!, commit: () => Promise.reject(failedNow) }, (saved) => {
+          session.applyCookie(saved && session.isStored());
+          unhook();
+          original.end.apply(response, args);
+        });
+        return response;
+      }
+      if (!work || doneNow) {
         try {
           session.applyCookie(!saveFailed && session.isStored());
         } finally {

@@ -52,9 +52,36 @@ export class SessionWriter {
    */
   private async applyAtomically(context: RequestSession, plan: SavePlan): Promise<void> {
     const { state } = context;
+    await this.beforeSave?.(state.tracker.data);
+    const { change, expiry, json, now } = this.changeOf(state, plan);
+    if ((await this.records.apply(state.id, change, expiry)) === 'gone') return;
+    const data = createDataRecord(Object.entries(state.tracker.data));
+    await this.relinkUser(state.id, state.tracker.loaded, data, context.request.headers['user-agent']);
+    markSaved(context, plan, data, json, now);
+  }
+
+  /**
+   * The same save done at once, where the store is in this process and nothing else needs waiting for (no
+   * schema, no change of user): true when done. Throws what the save would fail with.
+   */
+  saveNow(context: RequestSession, plan: SavePlan): boolean {
+    const { state } = context;
+    const { userIndex } = this;
+    if (this.beforeSave || !this.records.atomic?.applySessionNow) return false;
+    if (userIndex && userIndex.userOf(state.tracker.loaded) !== userIndex.userOf(state.tracker.data))
+      return false;
+    const { change, expiry, json, now } = this.changeOf(state, plan);
+    const applied = this.records.applyNow(state.id, change, expiry);
+    if (applied === undefined) return false;
+    if (applied === 'saved')
+      markSaved(context, plan, createDataRecord(Object.entries(state.tracker.data)), json, now);
+    return true;
+  }
+
+  /** This request's change as an atomic store applies it; throws when the data is larger than maxSize. */
+  private changeOf(state: SessionState, plan: SavePlan) {
     const now = Date.now();
     const json = state.tracker.jsonAfter(plan.changes);
-    await this.beforeSave?.(state.tracker.data);
     this.checkSize(state.tracker.byteLength(json));
     const cookie = this.storedCookieOf(state);
     const change: SessionChange = {
@@ -66,11 +93,7 @@ export class SessionWriter {
         ? { flash: { aged: state.agedFlashKeys, flashed: [...state.flashedKeys] } }
         : {}),
     };
-    const expiry = this.expiryOf(state, state.createdAt, now);
-    if ((await this.records.apply(state.id, change, expiry)) === 'gone') return;
-    const data = createDataRecord(Object.entries(state.tracker.data));
-    await this.relinkUser(state.id, state.tracker.loaded, data, context.request.headers['user-agent']);
-    markSaved(context, plan, data, json, now);
+    return { change, expiry: this.expiryOf(state, state.createdAt, now), json, now };
   }
 
   /** Lock, read the latest record, apply only this request's changes, write, unlock. */

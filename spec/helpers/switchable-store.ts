@@ -29,6 +29,13 @@ export class SwitchableStore extends MemoryStore {
     return super.readSession(key);
   }
 
+  /** Down, it never applies at once: the save goes the asynchronous way, and fails or hangs there. */
+  override applySessionNow(
+    ...args: Parameters<MemoryStore['applySessionNow']>
+  ): 'saved' | 'gone' | undefined {
+    return this.mode === 'up' ? super.applySessionNow(...args) : undefined;
+  }
+
   override async applySession(
     ...args: Parameters<MemoryStore['applySession']>
   ): ReturnType<MemoryStore['applySession']> {

@@ -290,6 +290,10 @@ describe('express-session behaviours around the request', () => {
         writes += 1;
         return MemoryStore.prototype.applySession.apply(store, args);
       },
+      applySessionNow: (...args: Parameters<MemoryStore['applySessionNow']>) => {
+        writes += 1;
+        return MemoryStore.prototype.applySessionNow.apply(store, args);
+      },
     });
     const app = express();
     app.use(session({ secret: testSecret, logger: quietLogger, store: countingStore, resave: true }));
@@ -382,6 +386,10 @@ class SlowMemoryStore extends MemoryStore {
     const applied = await super.applySession(...args);
     this.lastWriteDoneAt = performance.now();
     return applied;
+  }
+
+  override applySessionNow(): undefined {
+    return undefined;
   }
 }
 

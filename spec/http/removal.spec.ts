@@ -31,6 +31,11 @@ function withSlowWrites<Base extends new (...args: any[]) => WritingStore>(Store
       return applySession.apply(this, args);
     }
 
+    /** A slowed store never applies at once. */
+    applySessionNow(): undefined {
+      return undefined;
+    }
+
     private async slowly(): Promise<void> {
       const announce = this.onWrite;
       this.onWrite = undefined;

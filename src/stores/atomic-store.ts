@@ -21,6 +21,11 @@ export interface SessionChange {
 export interface AtomicSessionStore {
   readSession(key: string): Promise<SessionRecord | typeof unreadableSession | undefined>;
   applySession(key: string, change: SessionChange, expiresAt: number): Promise<'saved' | 'gone'>;
+  /**
+   * The same apply done at once, for a store in this process (memory): the response then needs no hold.
+   * Undefined: not now (use applySession).
+   */
+  applySessionNow?(key: string, change: SessionChange, expiresAt: number): 'saved' | 'gone' | undefined;
   removeSession(key: string): Promise<void>;
 }
 

@@ -141,6 +141,15 @@ export class MemoryStore extends KeyvAdapterBase implements AtomicSessionStore {
   }
 
   async applySession(key: string, change: SessionChange, expiresAt: number): Promise<'saved' | 'gone'> {
+    return this.applyInPlace(key, change, expiresAt);
+  }
+
+  applySessionNow(key: string, change: SessionChange, expiresAt: number): 'saved' | 'gone' | undefined {
+    return this.applyInPlace(key, change, expiresAt);
+  }
+
+  /** One synchronous step: nothing else can run between the read of the stored session and its write. */
+  private applyInPlace(key: string, change: SessionChange, expiresAt: number): 'saved' | 'gone' {
     const entry = this.entryAt(key);
     if (!entry && !change.create) return 'gone';
     const stored = entry && this.sessionIn(entry);

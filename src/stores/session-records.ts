@@ -121,6 +121,11 @@ export class SessionRecords {
     return this.call(key, () => this.atomic!.applySession(key, change, expiresAt));
   }
 
+  /** The apply done at once by a store in this process; undefined when the store cannot now. */
+  applyNow(sessionId: string, change: SessionChange, expiresAt: number): 'saved' | 'gone' | undefined {
+    return this.atomic?.applySessionNow?.(this.keyOf(sessionId), change, expiresAt);
+  }
+
   async removeKey(key: string): Promise<void> {
     const { ownAdapter } = this;
     await this.call(key, () => (ownAdapter ? ownAdapter.delete(key) : this.keyv.delete(key)));
