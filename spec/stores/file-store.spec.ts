@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import keyvTestSuite, { keyvIteratorTests } from '@keyv/test-suite';
@@ -91,5 +93,37 @@ describe('FileStore', () => {
       ),
     );
     assert.equal(most, 1);
+  });
+
+  const meta = { createdAt: 1, lastSeenAt: 2 };
+  const inAnHour = () => Date.now() + 3_600_000;
+
+  it("applies a change under the session's lock, and answers 'gone' for a session that is not stored", async () => {
+    const adapter = new FileStore({ directory: temporaryDirectory('apply') });
+    const create = { set: { a: '1', b: '2' }, removed: [], meta, create: true };
+    assert.equal(await adapter.applySession('s', create, inAnHour()), 'saved');
+    const change = { set: { c: '[3]' }, removed: ['a'], meta, create: false };
+    assert.equal(await adapter.applySession('s', change, inAnHour()), 'saved');
+    const record = await adapter.readSession('s');
+    assert.deepEqual({ ...(record as { data: object }).data }, { b: 2, c: [3] });
+    await adapter.removeSession('s');
+    assert.equal(await adapter.applySession('s', change, inAnHour()), 'gone');
+    assert.equal(await adapter.readSession('s'), undefined);
+  });
+
+  it('locks with a symbolic link naming its pid, and takes over one whose owner is gone', async () => {
+    const directory = temporaryDirectory('symlink-lock');
+    const adapter = new FileStore({ directory, lockTimeoutMs: 2000 });
+    await adapter.withLock('s', async () => {
+      const [lock] = readdirSync(directory).filter((name) => name.endsWith('.lock'));
+      assert.equal(readlinkSync(join(directory, lock!)), String(process.pid));
+    });
+    assert.deepEqual(readdirSync(directory), []);
+    const deadOwner = spawnSync(process.execPath, ['-e', 'process.exit(0)']).pid;
+    const lockPath = join(directory, `${createHash('sha256').update('s').digest('hex')}.lock`);
+    symlinkSync(String(deadOwner), lockPath);
+    const started = Date.now();
+    await adapter.withLock('s', async () => undefined);
+    assert.ok(Date.now() - started < 1000, `took ${Date.now() - started} ms`);
   });
 });

@@ -1,7 +1,23 @@
 import { createHash } from 'node:crypto';
-import { link, mkdir, readFile, readdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import {
+  link,
+  lstat,
+  mkdir,
+  readFile,
+  readdir,
+  readlink,
+  rename,
+  symlink,
+  unlink,
+  writeFile,
+} from 'node:fs/promises';
 import { join } from 'node:path';
+import { createDataRecord } from '../change-tracker';
+import type { SessionRecord } from '../record';
+import { asSessionRecord, parseEnvelope } from '../record';
 import { KeyvAdapterBase, isExpired } from './adapter-base';
+import type { AtomicSessionStore, SessionChange } from './atomic-store';
+import { unreadableSession } from './atomic-store';
 import { KeyedLock } from './keyed-lock';
 
 export interface FileStoreOptions {
@@ -60,7 +76,7 @@ function writerOf(tempName: string): number {
  * through a temp file and a rename (no torn or partial files), every get re-reads the file (so several
  * processes share one directory), and expired files are swept in the background.
  */
-export class FileStore extends KeyvAdapterBase {
+export class FileStore extends KeyvAdapterBase implements AtomicSessionStore {
   readonly directory: string;
   private readonly staleLockMs: number;
   private readonly lockTimeoutMs: number;
@@ -70,6 +86,7 @@ export class FileStore extends KeyvAdapterBase {
   private directoryReady: Promise<unknown> | undefined;
   private tempFiles = 0;
   private sweeping: Promise<number> | undefined;
+  private symlinkLocks = true;
 
   constructor(options: FileStoreOptions = {}) {
     super();
@@ -249,7 +266,7 @@ export class FileStore extends KeyvAdapterBase {
   }
 
   private ageOf(path: string): Promise<number> {
-    return stat(path).then(
+    return lstat(path).then(
       (info) => Date.now() - info.mtimeMs,
       () => 0,
     );
@@ -257,7 +274,8 @@ export class FileStore extends KeyvAdapterBase {
 
   /** A lock file holds its owner's pid: stale when that process is gone, or when older than staleLockMs. */
   private async isStaleLock(lockPath: string): Promise<boolean> {
-    const owner = Number(await readFile(lockPath, 'utf8').catch(() => ''));
+    const ownerText = await readlink(lockPath).catch(() => readFile(lockPath, 'utf8').catch(() => ''));
+    const owner = Number(ownerText);
     if (owner > 0 && owner !== process.pid && !isRunning(owner)) return true;
     return (await this.ageOf(lockPath)) > this.staleLockMs;
   }
@@ -282,30 +300,82 @@ export class FileStore extends KeyvAdapterBase {
   }
 
   /**
-   * The lock file appears whole, pid included: written as a temp file, then hard-linked into place (a
-   * process killed at any point leaves either no lock or one naming a dead owner). The temp file is removed
-   * on every path, a failed write (a full disk) included.
+   * The lock is a symbolic link whose target is the owner's pid: created in one exclusive, atomic step, so a
+   * process killed at any point leaves either no lock or one naming a dead owner. Where symbolic links are
+   * not allowed (Windows without the right), a pid file written aside and hard-linked into place does the same.
    */
   private async acquireLockFile(name: string, lockPath: string, deadline: number): Promise<void> {
+    for (let attempt = 0; ; attempt += 1) {
+      if (await this.tryLock(name, lockPath)) return;
+      if (await this.isStaleLock(lockPath)) await unlink(lockPath).catch(() => undefined);
+      if (Date.now() >= deadline) {
+        throw new Error(`the session lock ${lockPath} was not released within ${this.lockTimeoutMs} ms`);
+      }
+      await pause(Math.min(2 + attempt, 20));
+    }
+  }
+
+  /** One attempt at the lock: true when taken, false when another owner holds it. */
+  private async tryLock(name: string, lockPath: string): Promise<boolean> {
+    try {
+      if (this.symlinkLocks) await symlink(String(process.pid), lockPath);
+      else await this.linkPidFile(name, lockPath);
+      return true;
+    } catch (error) {
+      if (isTaken(error)) return false;
+      const code = (error as NodeJS.ErrnoException).code;
+      if (!this.symlinkLocks || (code !== 'EPERM' && code !== 'ENOTSUP')) throw error;
+      this.symlinkLocks = false;
+      return this.tryLock(name, lockPath);
+    }
+  }
+
+  private async linkPidFile(name: string, lockPath: string): Promise<void> {
     const tempPath = this.tempPathOf(name);
     try {
       await writeFile(tempPath, String(process.pid));
-      for (let attempt = 0; ; attempt += 1) {
-        try {
-          await link(tempPath, lockPath);
-          return;
-        } catch (error) {
-          if (!isTaken(error)) throw error;
-        }
-        if (await this.isStaleLock(lockPath)) await unlink(lockPath).catch(() => undefined);
-        if (Date.now() >= deadline) {
-          throw new Error(`the session lock ${lockPath} was not released within ${this.lockTimeoutMs} ms`);
-        }
-        await pause(Math.min(2 + attempt, 20));
-      }
+      await link(tempPath, lockPath);
     } finally {
       await unlink(tempPath).catch(() => undefined);
     }
+  }
+
+  /** Keyv's value of a session file, read as a session record; the unreadable marker for anything else. */
+  async readSession(key: string): Promise<SessionRecord | typeof unreadableSession | undefined> {
+    const value = await this.get(key);
+    if (value === undefined) return undefined;
+    return asSessionRecord(parseEnvelope(value)?.value) ?? unreadableSession;
+  }
+
+  /**
+   * Applies one request's change under the session's lock: reads the file, merges only the keys the change
+   * names (and the flash keys), writes it back through a temp file and a rename. 'gone' when the session is
+   * no longer stored and the change does not create it.
+   */
+  applySession(key: string, change: SessionChange, expiresAt: number): Promise<'saved' | 'gone'> {
+    // a new session's id was just drawn at random: no other process can be writing it, nothing is stored yet
+    const lock = change.create ? this.processLock.run.bind(this.processLock) : this.withLock.bind(this);
+    return lock(key, async () => {
+      const stored = change.create ? undefined : await this.readSession(key);
+      if (stored === undefined && !change.create) return 'gone';
+      const latest = stored === unreadableSession ? undefined : stored;
+      const data = createDataRecord(Object.entries(latest?.data ?? {}));
+      for (const [name, json] of Object.entries(change.set)) data[name] = JSON.parse(json);
+      for (const name of change.removed) delete data[name];
+      let flash = latest?.meta.flash ?? [];
+      if (change.flash) {
+        const { aged, flashed } = change.flash;
+        flash = [...new Set([...flash.filter((name) => !aged.includes(name)), ...flashed])];
+      }
+      const meta = { ...change.meta, ...(flash.length > 0 ? { flash } : {}) };
+      await this.setUntil(key, JSON.stringify({ value: { data, meta }, expires: expiresAt }), expiresAt);
+      return 'saved';
+    });
+  }
+
+  /** Removes a session under its lock, so that an apply that read it before cannot write it back. */
+  async removeSession(key: string): Promise<void> {
+    await this.withLock(key, () => this.delete(key));
   }
 
   override async disconnect(): Promise<void> {
