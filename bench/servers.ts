@@ -1,7 +1,8 @@
 /**
  * One benchmark server per process: `node build/bench/servers.js <kind>`. Prints `{"port":N}` once listening.
- * Every kind answers the same four routes: /login (puts a user in the session), /counter (read and increment,
- * a write every request), /user (read the user only) and /plain (never touches the session).
+ * Every kind answers the same routes: /login (puts a user in the session), /login-large (a user and 40 KB
+ * more), /counter (read and increment, a write every request), /user (read the user only) and /plain (never
+ * touches the session).
  */
 import 'reflect-metadata';
 import { mkdtempSync } from 'node:fs';
@@ -33,6 +34,8 @@ export type ServerKind = (typeof serverKinds)[number];
 
 const secret = 'a benchmark secret that is long enough for production';
 const user = { id: 1, name: 'Sharon', roles: ['admin'] };
+/** 40 KB of session data beside the user: what a cart or a wizard's state can weigh. */
+const largeData = Array.from({ length: 400 }, (_, index) => ({ item: index, note: 'x'.repeat(80) }));
 const redisUrl = 'redis://127.0.0.1:6379';
 export const redisPrefixes = ['bench-es:', 'bench-rcs'];
 type Data = Record<string, unknown>;
@@ -40,6 +43,10 @@ type Data = Record<string, unknown>;
 function classicRoutes(app: express.Express): void {
   app.get('/login', (request: Request, response: Response) => {
     if (request.session) (request.session as unknown as Data).user = user;
+    response.send('ok');
+  });
+  app.get('/login-large', (request: Request, response: Response) => {
+    if (request.session) Object.assign(request.session, { user, largeData });
     response.send('ok');
   });
   app.get('/counter', (request: Request, response: Response) => {
@@ -60,6 +67,12 @@ class BenchController {
   @Get('/login')
   login(@Session() current: Session, @Res() response: Response) {
     current.user = user;
+    return response.send('ok');
+  }
+
+  @Get('/login-large')
+  loginLarge(@Session() current: Session, @Res() response: Response) {
+    Object.assign(current, { user, largeData });
     return response.send('ok');
   }
 
