@@ -1,8 +1,8 @@
 /**
  * `node --expose-gc build/bench/memory-per-session.js [count]`: heap used per idle session in the memory
  * store, against the JSON size of its data, beside express-session's MemoryStore holding the same data.
- * Sessions are written the way the lifecycle writes them for a Keyv driver (store key = hash of a fresh id,
- * record = data + createdAt and lastSeenAt).
+ * Sessions are written the way the lifecycle writes them (store key = hash of a fresh id, one atomic apply
+ * of the data's keys as JSON with createdAt and lastSeenAt).
  */
 import { randomBytes } from 'node:crypto';
 import expressSession from 'express-session';
@@ -31,8 +31,11 @@ async function ours(): Promise<number> {
   const before = heapUsed();
   const now = Date.now();
   for (let index = 0; index < count; index += 1) {
-    const record = { data: dataOf(index), meta: { createdAt: now, lastSeenAt: now } };
-    await records.write(generateSessionId(), record, now + 7_200_000);
+    const set = Object.fromEntries(
+      Object.entries(dataOf(index)).map(([key, value]) => [key, JSON.stringify(value)]),
+    );
+    const change = { set, removed: [], meta: { createdAt: now, lastSeenAt: now }, create: true };
+    await records.apply(generateSessionId(), change, now + 7_200_000);
   }
   return (heapUsed() - before) / count;
 }

@@ -5,7 +5,11 @@ export function generateSessionId(): string {
   return randomBytes(32).toString('base64url');
 }
 
+export function sha256(text: string, encoding: 'hex' | 'base64url'): string {
+  return createHash('sha256').update(text).digest(encoding);
+}
+
 /** The store key of a session: a hash, so a dump of the store holds no usable cookie value. */
 export function storeKeyOf(sessionId: string): string {
-  return createHash('sha256').update(sessionId).digest('base64url');
+  return sha256(sessionId, 'base64url');
 }

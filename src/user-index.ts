@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { sha256 } from './ids';
 import { SessionConfigError } from './errors';
 import type { SessionRecord } from './record';
 import type { SessionDataRecord } from './session';
@@ -70,7 +70,7 @@ export class UserSessionIndex {
   }
 
   private indexKey(userId: string): string {
-    return indexKeyPrefix + createHash('sha256').update(userId).digest('base64url');
+    return indexKeyPrefix + sha256(userId, 'base64url');
   }
 
   private async update(

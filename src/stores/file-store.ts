@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import {
   link,
   lstat,
@@ -13,11 +12,13 @@ import {
 } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createDataRecord } from '../change-tracker';
+import { sha256 } from '../ids';
 import type { SessionRecord } from '../record';
 import { asSessionRecord, parseEnvelope } from '../record';
 import { KeyvAdapterBase, isExpired } from './adapter-base';
 import type { AtomicSessionStore, SessionChange } from './atomic-store';
 import { unreadableSession } from './atomic-store';
+import { takeWithBackOff } from './back-off';
 import { KeyedLock } from './keyed-lock';
 
 export interface FileStoreOptions {
@@ -54,8 +55,6 @@ function isMissing(error: unknown): boolean {
 function isTaken(error: unknown): boolean {
   return (error as NodeJS.ErrnoException).code === 'EEXIST';
 }
-
-const pause = (milliseconds: number) => new Promise((resolve) => setTimeout(resolve, milliseconds));
 
 function isRunning(pid: number): boolean {
   try {
@@ -98,7 +97,7 @@ export class FileStore extends KeyvAdapterBase implements AtomicSessionStore {
   }
 
   private fileName(key: string): string {
-    return createHash('sha256').update(this.prefixed(key)).digest('hex');
+    return sha256(this.prefixed(key), 'hex');
   }
 
   private pathOf(name: string, suffix: string): string {
@@ -304,15 +303,17 @@ export class FileStore extends KeyvAdapterBase implements AtomicSessionStore {
    * process killed at any point leaves either no lock or one naming a dead owner. Where symbolic links are
    * not allowed (Windows without the right), a pid file written aside and hard-linked into place does the same.
    */
-  private async acquireLockFile(name: string, lockPath: string, deadline: number): Promise<void> {
-    for (let attempt = 0; ; attempt += 1) {
-      if (await this.tryLock(name, lockPath)) return;
+  private acquireLockFile(name: string, lockPath: string, deadline: number): Promise<void> {
+    const tryTake = async () => {
+      if (await this.tryLock(name, lockPath)) return true;
       if (await this.isStaleLock(lockPath)) await unlink(lockPath).catch(() => undefined);
-      if (Date.now() >= deadline) {
-        throw new Error(`the session lock ${lockPath} was not released within ${this.lockTimeoutMs} ms`);
-      }
-      await pause(Math.min(2 + attempt, 20));
-    }
+      return false;
+    };
+    return takeWithBackOff(
+      tryTake,
+      deadline,
+      () => `the session lock ${lockPath} was not released within ${this.lockTimeoutMs} ms`,
+    );
   }
 
   /** One attempt at the lock: true when taken, false when another owner holds it. */

@@ -4,6 +4,7 @@ import { durationOption } from '../config';
 import { withDeadline } from '../deadline';
 import { SessionConfigError } from '../errors';
 import { KeyvAdapterBase } from './adapter-base';
+import { takeWithBackOff } from './back-off';
 import { KeyedLock } from './keyed-lock';
 import type { AtomicSessionStore, SessionChange } from './atomic-store';
 import { unreadableSession } from './atomic-store';
@@ -166,7 +167,6 @@ const lockMs = 5000;
 function release(connection: Connection, held: HeldLock): Promise<unknown> {
   return connection.send(held.lockKey, ['EVAL', releaseLockScript, '1', held.lockKey, held.token]);
 }
-const pause = (milliseconds: number) => new Promise((resolve) => setTimeout(resolve, milliseconds));
 
 function requireInstalled(): void {
   try {
@@ -437,9 +437,8 @@ export class RedisStore extends KeyvAdapterBase implements AtomicSessionStore {
         lockKey: `${this.prefix}:lock:${key}`,
         token: randomBytes(16).toString('hex'),
       };
-      const deadline = Date.now() + lockMs;
-      for (let attempt = 0; ; attempt += 1) {
-        const taken = await this.redis((connection) =>
+      const takeLock = async () => {
+        const answer = await this.redis((connection) =>
           connection.send<string | null>(held.lockKey, [
             'SET',
             held.lockKey,
@@ -449,11 +448,13 @@ export class RedisStore extends KeyvAdapterBase implements AtomicSessionStore {
             String(lockMs),
           ]),
         );
-        if (taken === 'OK') break;
-        if (Date.now() > deadline)
-          throw new Error(`the lock ${held.lockKey} was not released within ${lockMs} ms`);
-        await pause(Math.min(2 + attempt, 20));
-      }
+        return answer === 'OK';
+      };
+      await takeWithBackOff(
+        takeLock,
+        Date.now() + lockMs,
+        () => `the lock ${held.lockKey} was not released within ${lockMs} ms`,
+      );
       try {
         return await task();
       } finally {
