@@ -218,6 +218,9 @@ export class RedisStore extends KeyvAdapterBase implements AtomicSessionStore {
     const { createClient, createCluster } = (await import('redis')) as unknown as RedisModule;
     const clientOptions = {
       disableOfflineQueue: true,
+      // every command is bounded by commandTimeout here, with one shared timer; node-redis 6 would otherwise
+      // arm an AbortSignal timer of its own for each command
+      commandOptions: { timeout: 0 },
       socket: {
         connectTimeout: this.connectTimeoutMs,
         reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 1000),
