@@ -1,4 +1,7 @@
 import { sha256 } from './ids';
+import { userIndexKeyPrefix } from './user-index-key';
+
+export { isUserIndexKey } from './user-index-key';
 import { SessionConfigError } from './errors';
 import type { SessionRecord } from './record';
 import type { SessionDataRecord } from './session';
@@ -23,12 +26,6 @@ interface IndexEntry {
 /** The most sessions one user keeps: a login beyond it signs out that user's oldest session. */
 export const maxSessionsPerUser = 100;
 const longestUserAgent = 256;
-const indexKeyPrefix = 'user-sessions:';
-
-/** Whether a store key holds a user's index rather than a session (stores must not evict those first). */
-export function isUserIndexKey(key: string): boolean {
-  return key.startsWith(indexKeyPrefix);
-}
 
 interface UserIndexRecord {
   sessions: Record<string, IndexEntry>;
@@ -70,7 +67,7 @@ export class UserSessionIndex {
   }
 
   private indexKey(userId: string): string {
-    return indexKeyPrefix + sha256(userId, 'base64url');
+    return userIndexKeyPrefix + sha256(userId, 'base64url');
   }
 
   private async update(

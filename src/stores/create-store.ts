@@ -2,16 +2,14 @@ import { Keyv } from 'keyv';
 import type { KeyvStorageAdapterLike, SessionStoreOptions } from '../config';
 import { checkDriver, durationOption } from '../config';
 import { SessionConfigError } from '../errors';
-import { KeyvAdapterBase } from './adapter-base';
 import { ExpressStoreAdapter, isExpressSessionStore } from './connect-store';
 import { FileStore } from './file-store';
 import { MemoryStore } from './memory-store';
 import { RedisStore } from './redis';
 import { watchStoreErrors } from './store-calls';
-import { isUserIndexKey } from '../user-index';
+import { isUserIndexKey } from '../user-index-key';
 
 const storeNames = new WeakMap<Keyv, string>();
-const ownKeyvs = new WeakSet<Keyv>();
 
 function isKeyv(candidate: unknown): candidate is Keyv {
   if (candidate instanceof Keyv) return true;
@@ -54,19 +52,6 @@ function throwingErrors(keyv: Keyv): Keyv {
 }
 
 /** A Keyv this library made for a driver: no namespace, plain JSON, one of our adapters. */
-function own(keyv: Keyv, name: string): Keyv {
-  ownKeyvs.add(keyv);
-  return named(keyv, name);
-}
-
-/**
- * The adapter under a Keyv made for a driver, for the lifecycle's own reads and writes: it writes the same
- * `{ value, expires }` JSON the Keyv would, without Keyv's per-call hooks, telemetry and error events.
- */
-export function ownAdapterOf(keyv: Keyv): KeyvAdapterBase | undefined {
-  const adapter: unknown = keyv.store;
-  return ownKeyvs.has(keyv) && !keyv.namespace && adapter instanceof KeyvAdapterBase ? adapter : undefined;
-}
 
 function named(keyv: Keyv, name: string): Keyv {
   storeNames.set(keyv, name);
@@ -94,18 +79,18 @@ function fromDriver(options: SessionStoreOptions): Keyv {
     const { max, sweepInterval } = options.memory ?? {};
     const sweepIntervalMs = durationOption('memory.sweepInterval', sweepInterval, '1m');
     const memoryStore = new MemoryStore({ max, sweepIntervalMs, evictable: (key) => !isUserIndexKey(key) });
-    return own(keyvOver(memoryStore, plainJson), 'memory');
+    return named(keyvOver(memoryStore, plainJson), 'memory');
   }
   if (driver === 'redis') {
     const redisStore = new RedisStore(options.redis);
-    return own(keyvOver(redisStore, plainJson), `redis (${redisStore.displayUrl})`);
+    return named(keyvOver(redisStore, plainJson), `redis (${redisStore.displayUrl})`);
   }
   const { directory, sweepInterval } = options.file ?? {};
   const sweepIntervalMs = durationOption('file.sweepInterval', sweepInterval, '10m');
   const lockTimeoutMs = durationOption('storeTimeout', options.storeTimeout, '5s');
   const fileStore = new FileStore({ directory, sweepIntervalMs, lockTimeoutMs });
   fileStore.on('warning', (message: string) => (options.logger ?? console).warn(message));
-  return own(keyvOver(fileStore, plainJson), `file (${fileStore.directory})`);
+  return named(keyvOver(fileStore, plainJson), `file (${fileStore.directory})`);
 }
 
 /**

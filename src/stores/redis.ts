@@ -11,7 +11,7 @@ import { unreadableSession } from './atomic-store';
 import type { SessionRecord } from '../record';
 import { asSessionRecord, parseEnvelope } from '../record';
 import { createDataRecord, isUnsafeKey } from '../change-tracker';
-import { isUserIndexKey } from '../user-index';
+import { isUserIndexKey } from '../user-index-key';
 
 type RedisOptions = NonNullable<SessionStoreOptions['redis']>;
 

@@ -3,14 +3,13 @@ import type { Keyv } from 'keyv';
 import { SessionStoreUnavailableError } from '../errors';
 import { storeKeyOf } from '../ids';
 import type { SessionRecord } from '../record';
-import { asSessionRecord, parseEnvelope } from '../record';
+import { asSessionRecord } from '../record';
 import { ExpressStoreAdapter } from './connect-store';
-import type { KeyvAdapterBase } from './adapter-base';
-import { ownAdapterOf, storeNameOf } from './create-store';
+import { storeNameOf } from './create-store';
 import { KeyedLock } from './keyed-lock';
 import type { SessionLogger } from '../config';
 import { callStore, watchStoreErrors } from './store-calls';
-import { isUserIndexKey } from '../user-index';
+import { isUserIndexKey } from '../user-index-key';
 import type { AtomicSessionStore, SessionChange } from './atomic-store';
 import { isAtomicSessionStore, unreadableSession } from './atomic-store';
 
@@ -32,8 +31,6 @@ export class SessionRecords {
   /** Whether session ids are hashed into store keys (false for express-session stores, which keep raw ids). */
   readonly hashesSessionIds: boolean;
   private readonly processLock = new KeyedLock();
-  /** The adapter of a Keyv made for a driver, read and written directly (same format, less overhead). */
-  private readonly ownAdapter: KeyvAdapterBase | undefined;
   private readonly reportedKeys = new Set<string>();
   /** The store applies a save atomically itself (memory, Redis): no lock, no re-read. */
   readonly atomic: AtomicSessionStore | undefined;
@@ -45,7 +42,6 @@ export class SessionRecords {
     private readonly logger: SessionLogger,
   ) {
     watchStoreErrors(keyv, logger);
-    this.ownAdapter = ownAdapterOf(keyv);
     this.storeName = storeNameOf(keyv);
     this.hashesSessionIds = !(keyv.store instanceof ExpressStoreAdapter);
     // under a namespaced Keyv the store sees prefixed keys, which the atomic calls would bypass
@@ -127,8 +123,7 @@ export class SessionRecords {
   }
 
   async removeKey(key: string): Promise<void> {
-    const { ownAdapter } = this;
-    await this.call(key, () => (ownAdapter ? ownAdapter.delete(key) : this.keyv.delete(key)));
+    await this.call(key, () => this.keyv.delete(key));
   }
 
   /** Every stored session, by store key; fails for a store that cannot list its keys. */
@@ -148,19 +143,7 @@ export class SessionRecords {
 
   /** Any value kept beside the sessions (the user index), by store key. */
   getValue(key: string): Promise<unknown> {
-    const { ownAdapter } = this;
-    if (!ownAdapter)
-      return this.call(key, () => this.keyv.get(key)).catch((error: unknown) => this.unparsable(key, error));
-    return this.call(key, async () => {
-      const stored = await ownAdapter.get(key);
-      if (typeof stored !== 'string') return undefined;
-      const envelope = parseEnvelope(stored);
-      if (envelope === undefined) return unreadableSession;
-      const { value, expires } = envelope;
-      if (typeof expires !== 'number' || expires > Date.now()) return value;
-      await ownAdapter.delete(key);
-      return undefined;
-    });
+    return this.call(key, () => this.keyv.get(key)).catch((error: unknown) => this.unparsable(key, error));
   }
 
   /** Keyv's own parse of a value that is not JSON fails the read: that is a corrupt value, not an outage. */
@@ -171,12 +154,8 @@ export class SessionRecords {
   }
 
   async setValue(key: string, value: unknown, expiresAt?: number): Promise<void> {
-    const { ownAdapter } = this;
-    const written = await this.call(key, () => {
-      if (ownAdapter) return ownAdapter.set(key, JSON.stringify({ value, expires: expiresAt }), expiresAt);
-      const ttl = expiresAt === undefined ? undefined : Math.max(1, expiresAt - Date.now());
-      return this.keyv.set(key, value, ttl);
-    });
+    const ttl = expiresAt === undefined ? undefined : Math.max(1, expiresAt - Date.now());
+    const written = await this.call(key, () => this.keyv.set(key, value, ttl));
     if (!written) throw new Error(`the store did not accept the write of ${key}`);
   }
 
