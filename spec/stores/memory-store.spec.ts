@@ -2,7 +2,11 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import keyvTestSuite, { keyvIteratorTests } from '@keyv/test-suite';
 import { Keyv } from 'keyv';
-import { MemoryStore } from '../../src';
+import express from 'express';
+import type { Request, Response } from 'express';
+import supertest from 'supertest';
+import { MemoryStore, session } from '../../src';
+import { quietLogger, testSecret } from '../helpers/stores';
 import { nodeTestAsVitest } from '../helpers/keyv-suite';
 
 type SuiteKeyv = Parameters<typeof keyvTestSuite>[1];
@@ -112,5 +116,22 @@ describe('MemoryStore', () => {
     await store.applySession('b', { set: {}, removed: [], meta, create: true }, inAnHour());
     assert.equal(await store.readSession('a'), undefined);
     assert.ok(await store.readSession('b'));
+  });
+
+  it('stores a save inside res.end(), without holding the response, and the next request reads it', async () => {
+    const app = express();
+    app.use(session({ secret: testSecret, driver: 'memory', logger: quietLogger }));
+    const endedAtOnce: boolean[] = [];
+    app.get('/count', (request: Request, response: Response) => {
+      const data = request.session as unknown as { count?: number };
+      data.count = (data.count ?? 0) + 1;
+      response.end(String(data.count));
+      endedAtOnce.push(response.writableEnded);
+    });
+    const agent = supertest.agent(app);
+    await agent.get('/count').expect(200, '1');
+    await agent.get('/count').expect(200, '2');
+    await agent.get('/count').expect(200, '3');
+    assert.deepEqual(endedAtOnce, [true, true, true]);
   });
 });
