@@ -80,8 +80,7 @@ export class SessionCookie {
         `session.cookie.maxAge was set to ${String(milliseconds)}; set a number of milliseconds, or null for a browser-session cookie.`,
       );
     }
-    const now = Date.now();
-    this.expires = typeof milliseconds === 'number' ? new Date(now + milliseconds) : null;
+    this.expires = typeof milliseconds === 'number' ? new Date(Date.now() + milliseconds) : null;
     // the expires setter measured it a moment later; the value given is the exact one
     if (typeof milliseconds === 'number') this.originalMaxAge = milliseconds;
   }

@@ -50,8 +50,7 @@ export class SessionLifecycle {
     private readonly checks: LifecycleChecks = {},
     readonly userIndex?: UserSessionIndex,
   ) {
-    const defaultCookieSettings = new SessionCookie(config.cookie).settings();
-    this.writer = new SessionWriter(config, records, checks.beforeSave, userIndex, defaultCookieSettings);
+    this.writer = new SessionWriter(config, records, checks.beforeSave, userIndex);
     this.sessionStore = new ExpressStoreApi({
       keyv: records.keyv,
       read: (sessionId) => this.readLiveRecord(sessionId),
@@ -145,7 +144,7 @@ export class SessionLifecycle {
     });
     hookResponse(response, {
       applyCookie: (stored) => this.applyCookie(context, stored),
-      isStored: () => !context.state.isNew || this.planFor(context, false).reason !== undefined,
+      isStored: () => !context.state.isNew,
       workAtEnd: () => this.workAtEnd(context),
       fail: (error) => this.failResponse(context, error),
       reportAfterResponse: (error) => this.reportAfterResponse(context, error),
@@ -252,13 +251,9 @@ export class SessionLifecycle {
     state.lastSeenAt = record.meta.lastSeenAt;
   }
 
-  private planFor(context: RequestSession, explicit: boolean) {
-    return planSave(context, { ...this.config, explicit });
-  }
-
   /** `session.save()`: writes now, whatever the save decision would say at the end. */
   private async save(context: RequestSession, explicit: boolean): Promise<void> {
-    const plan = this.planFor(context, explicit);
+    const plan = planSave(context, this.config, explicit);
     if (plan.error !== undefined) throw plan.error;
     if (plan.reason !== undefined) await this.writer.save(context, plan);
   }
@@ -282,7 +277,7 @@ export class SessionLifecycle {
         commitNow: () => false,
       };
     }
-    const plan = this.planFor(context, false);
+    const plan = planSave(context, this.config, false);
     if (plan.reason === undefined) return undefined;
     return {
       dataAtRisk: plan.changed || plan.error !== undefined || context.phase === 'regenerated',
@@ -361,5 +356,3 @@ export class SessionLifecycle {
     renderSessionError(context.response, error);
   }
 }
-
-export type { IncomingMessage };

@@ -13,7 +13,7 @@ export interface EndWork {
 export interface SessionAtResponse {
   /** Sets the session's Set-Cookie header if the response needs one (`stored`: the session is stored); returns it. */
   applyCookie(stored: boolean): string | undefined;
-  /** Whether the session is, or is about to be, in the store. */
+  /** Whether the session is in the store (asked once its store work at the end is done, or there is none). */
   isStored(): boolean;
   /** The store work ending now needs, decided once; undefined when there is none. */
   workAtEnd(): EndWork | undefined;

@@ -1,4 +1,5 @@
 import type { SessionChanges } from './change-tracker';
+import type { ResolvedSessionConfig } from './config';
 import { hasChanges } from './change-tracker';
 import type { RequestSession } from './request-session';
 
@@ -57,14 +58,15 @@ const noChanges: SessionChanges = { set: {}, json: {}, removed: [] };
 /** Computes this request's changes once and decides from them; never throws. */
 export function planSave(
   context: RequestSession,
-  options: { explicit: boolean; saveUninitialized: boolean; resave: boolean; touchIntervalMs: number },
+  options: Pick<ResolvedSessionConfig, 'saveUninitialized' | 'resave' | 'touchIntervalMs'>,
+  explicit: boolean,
 ): SavePlan {
   const { state } = context;
   for (const key of state.agedFlashKeys) {
     if (!state.flashedKeys.has(key)) state.tracker.remove(key);
   }
   const facts = {
-    explicit: options.explicit,
+    explicit,
     anonymous: context.phase === 'anonymous',
     idIsString: typeof context.request.sessionID === 'string',
     regenerated: context.phase === 'regenerated',

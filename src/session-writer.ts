@@ -1,5 +1,6 @@
 import type { ResolvedSessionConfig } from './config';
 import type { SessionCookieJSON } from './cookie';
+import { SessionCookie } from './cookie';
 import type { SessionDataRecord } from './change-tracker';
 import { createDataRecord } from './change-tracker';
 import { SessionTooLargeError } from './errors';
@@ -9,6 +10,7 @@ import type { RequestSession } from './request-session';
 import type { SavePlan } from './save-decision';
 import type { SessionState } from './session';
 import type { SessionChange } from './stores/atomic-store';
+import { flashKeysAfter } from './stores/atomic-store';
 import type { SessionRecords } from './stores/session-records';
 import type { UserSessionIndex } from './user-index';
 
@@ -34,9 +36,8 @@ export class SessionWriter {
     readonly records: SessionRecords,
     private readonly beforeSave: SessionDataCheck | undefined,
     private readonly userIndex: UserSessionIndex | undefined,
-    defaultCookieSettings: string,
   ) {
-    this.defaultCookieSettings = defaultCookieSettings;
+    this.defaultCookieSettings = new SessionCookie(config.cookie).settings();
   }
 
   /** Saves one request's changes; the session as stored then becomes the baseline of later changes. */
@@ -55,8 +56,8 @@ export class SessionWriter {
     await this.beforeSave?.(state.tracker.data);
     const { change, expiry, json, now } = this.changeOf(state, plan);
     if ((await this.records.apply(state.id, change, expiry)) === 'gone') return;
-    const data = createDataRecord(Object.entries(state.tracker.data));
-    await this.relinkUser(state.id, state.tracker.loaded, data, context.request.headers['user-agent']);
+    const { loaded, data } = state.tracker;
+    await this.relinkUser(state.id, loaded, data, context.request.headers['user-agent']);
     markSaved(context, plan, data, json, now);
   }
 
@@ -73,8 +74,7 @@ export class SessionWriter {
     const { change, expiry, json, now } = this.changeOf(state, plan);
     const applied = this.records.applyNow(state.id, change, expiry);
     if (applied === undefined) return false;
-    if (applied === 'saved')
-      markSaved(context, plan, createDataRecord(Object.entries(state.tracker.data)), json, now);
+    if (applied === 'saved') markSaved(context, plan, state.tracker.data, json, now);
     return true;
   }
 
@@ -89,9 +89,7 @@ export class SessionWriter {
       removed: plan.changes.removed,
       meta: { createdAt: state.createdAt, lastSeenAt: now, ...(cookie ? { cookie } : {}) },
       create: state.isNew,
-      ...(flashChanged(state)
-        ? { flash: { aged: state.agedFlashKeys, flashed: [...state.flashedKeys] } }
-        : {}),
+      ...flashChangeOf(state),
     };
     return { change, expiry: this.expiryOf(state, state.createdAt, now), json, now };
   }
@@ -110,7 +108,7 @@ export class SessionWriter {
         for (const key of plan.changes.removed) delete data[key];
         await this.beforeSave?.(data);
         this.checkSize(Buffer.byteLength(JSON.stringify(data)));
-        const flash = flashChanged(state) ? mergeFlashKeys(latest?.meta.flash, state) : latest?.meta.flash;
+        const flash = flashKeysAfter(latest?.meta.flash ?? [], flashChangeOf(state));
         const createdAt = latest?.meta.createdAt ?? state.createdAt;
         const cookie = this.storedCookieOf(state);
         const meta = {
@@ -201,20 +199,13 @@ export class SessionWriter {
   }
 }
 
-function flashChanged(state: SessionState): boolean {
-  return state.agedFlashKeys.length > 0 || state.flashedKeys.size > 0;
+/** This request's change to the flash keys, as a store applies it. */
+function flashChangeOf(state: SessionState): Pick<SessionChange, 'flash'> {
+  const changed = state.agedFlashKeys.length > 0 || state.flashedKeys.size > 0;
+  return changed ? { flash: { aged: state.agedFlashKeys, flashed: [...state.flashedKeys] } } : {};
 }
 
-/**
- * The flash keys to store after a save: those another request flashed since this one loaded are kept, those
- * this request aged are dropped, and this request's own are added.
- */
-function mergeFlashKeys(stored: string[] | undefined, state: SessionState): string[] {
-  const kept = (stored ?? []).filter((key) => !state.agedFlashKeys.includes(key));
-  return [...new Set([...kept, ...state.flashedKeys])];
-}
-
-/** The session as now stored becomes the baseline of later changes. */
+/** The session as now stored becomes the baseline of later changes (the tracker keeps its own copy of `data`). */
 function markSaved(
   context: RequestSession,
   plan: SavePlan,

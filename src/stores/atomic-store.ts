@@ -29,6 +29,16 @@ export interface AtomicSessionStore {
   removeSession(key: string): Promise<void>;
 }
 
+/**
+ * The flash keys stored after a change: the stored ones that the change did not age (another request may have
+ * flashed them meanwhile), then the ones it flashed, each once. Unchanged when the change leaves flash alone.
+ */
+export function flashKeysAfter(stored: readonly string[], change: Pick<SessionChange, 'flash'>): string[] {
+  if (!change.flash) return [...stored];
+  const { aged, flashed } = change.flash;
+  return [...new Set([...stored.filter((name) => !aged.includes(name)), ...flashed])];
+}
+
 /** A stored value that is not a session record (corrupt, or put there by something else). */
 export const unreadableSession = Symbol('unreadable session');
 

@@ -17,7 +17,7 @@ import type { SessionRecord } from '../record';
 import { asSessionRecord, parseEnvelope } from '../record';
 import { KeyvAdapterBase, isExpired } from './adapter-base';
 import type { AtomicSessionStore, SessionChange } from './atomic-store';
-import { unreadableSession } from './atomic-store';
+import { flashKeysAfter, unreadableSession } from './atomic-store';
 import { takeWithBackOff } from './back-off';
 import { KeyedLock } from './keyed-lock';
 
@@ -363,11 +363,7 @@ export class FileStore extends KeyvAdapterBase implements AtomicSessionStore {
       const data = createDataRecord(Object.entries(latest?.data ?? {}));
       for (const [name, json] of Object.entries(change.set)) data[name] = JSON.parse(json);
       for (const name of change.removed) delete data[name];
-      let flash = latest?.meta.flash ?? [];
-      if (change.flash) {
-        const { aged, flashed } = change.flash;
-        flash = [...new Set([...flash.filter((name) => !aged.includes(name)), ...flashed])];
-      }
+      const flash = flashKeysAfter(latest?.meta.flash ?? [], change);
       const meta = { ...change.meta, ...(flash.length > 0 ? { flash } : {}) };
       await this.setUntil(key, JSON.stringify({ value: { data, meta }, expires: expiresAt }), expiresAt);
       return 'saved';

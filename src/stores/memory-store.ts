@@ -3,7 +3,7 @@ import type { SessionRecord, SessionRecordMeta } from '../record';
 import { asSessionRecord, parseEnvelope } from '../record';
 import { KeyvAdapterBase, isExpired } from './adapter-base';
 import type { AtomicSessionStore, SessionChange } from './atomic-store';
-import { unreadableSession } from './atomic-store';
+import { flashKeysAfter, unreadableSession } from './atomic-store';
 
 export interface MemoryStoreOptions {
   /** The most sessions kept; the least recently used is evicted first. Unbounded when omitted. */
@@ -60,6 +60,11 @@ function envelopeOf(session: StoredSession, expires: number | undefined): string
   return `{"value":{"data":{${data}},"meta":${JSON.stringify(meta)}}${expiry}}`;
 }
 
+/** What Keyv reads at an entry: its text, or the text of the session kept there. */
+function textOf(entry: MemoryEntry): string {
+  return entry.session ? envelopeOf(entry.session, entry.expires) : entry.text;
+}
+
 /**
  * An in-process store with expiry sweeping and an optional LRU bound: a Keyv storage adapter, and an atomic
  * session store whose apply merges one request's change in place in one synchronous step (no lock, no re-read).
@@ -114,7 +119,7 @@ export class MemoryStore extends KeyvAdapterBase implements AtomicSessionStore {
 
   async get(key: string): Promise<string | undefined> {
     const entry = this.entryAt(key);
-    return entry?.session ? envelopeOf(entry.session, entry.expires) : entry?.text;
+    return entry && textOf(entry);
   }
 
   protected async setUntil(key: string, value: unknown, expires: number | undefined): Promise<boolean> {
@@ -157,11 +162,7 @@ export class MemoryStore extends KeyvAdapterBase implements AtomicSessionStore {
     const fields = new Map(stored?.fields);
     for (const [name, json] of Object.entries(change.set)) fields.set(name, json);
     for (const name of change.removed) fields.delete(name);
-    let flash = stored?.flash ?? [];
-    if (change.flash) {
-      const { aged, flashed } = change.flash;
-      flash = [...new Set([...flash.filter((name) => !aged.includes(name)), ...flashed])];
-    }
+    const flash = flashKeysAfter(stored?.flash ?? [], change);
     this.put(key, { session: { fields, meta: copyMeta(change.meta), flash }, expires: expiresAt });
     return 'saved';
   }
@@ -182,7 +183,7 @@ export class MemoryStore extends KeyvAdapterBase implements AtomicSessionStore {
     for (const [storedKey, entry] of [...this.entries, ...this.keptEntries]) {
       const key = this.unprefixed(storedKey);
       if (key === undefined || isExpired(entry.expires)) continue;
-      yield [key, entry.session ? envelopeOf(entry.session, entry.expires) : entry.text];
+      yield [key, textOf(entry)];
     }
   }
 
