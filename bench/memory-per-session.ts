@@ -7,9 +7,9 @@
 import { randomBytes } from 'node:crypto';
 import expressSession from 'express-session';
 import { createSessionStore } from '../src';
-import { SessionCookie } from '../src/cookie';
-import { generateSessionId } from '../src/ids';
-import { SessionRecords } from '../src/stores/session-records';
+import { SessionCookie } from '../src/session/cookie';
+import { generateSessionId } from '../src/session/ids';
+import { SessionRecords } from '../src/store/session-records';
 
 const count = Number(process.argv[2] ?? 100_000);
 const quiet = { warn: () => undefined, error: () => undefined };

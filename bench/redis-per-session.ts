@@ -8,8 +8,8 @@ import { RedisStore as ConnectRedisStore } from 'connect-redis';
 import type { SessionData } from 'express-session';
 import { createClient } from 'redis';
 import { RedisStore } from '../src';
-import { SessionCookie } from '../src/cookie';
-import { generateSessionId, storeKeyOf } from '../src/ids';
+import { SessionCookie } from '../src/session/cookie';
+import { generateSessionId, storeKeyOf } from '../src/session/ids';
 
 const count = Number(process.argv[2] ?? 100_000);
 const url = 'redis://127.0.0.1:6379';

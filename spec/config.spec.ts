@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { SessionConfigError, defineSessionConfig, session } from '../src';
-import { resolveConfig } from '../src/config';
-import { parseDuration } from '../src/duration';
+import { resolveConfig } from '../src/config/options';
+import { parseDuration } from '../src/config/duration';
 import { quietLogger } from './helpers/stores';
 
 const strongSecret = 'x'.repeat(32);

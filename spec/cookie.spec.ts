@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import signature from 'cookie-signature';
 import { SessionCookie } from '../src';
-import { signSessionId, unsignSessionId } from '../src/cookie';
+import { signSessionId, unsignSessionId } from '../src/session/cookie';
 
 describe('the session cookie', () => {
   it('is signed exactly as express-session signs it', () => {

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ChangeTracker } from '../src/change-tracker';
-import { cookieDecisionOf } from '../src/cookie-decision';
-import type { CookieFacts } from '../src/cookie-decision';
-import { saveReasonOf } from '../src/save-decision';
-import type { SaveFacts } from '../src/save-decision';
+import { ChangeTracker } from '../src/session/change-tracker';
+import { cookieDecisionOf } from '../src/request/cookie-decision';
+import type { CookieFacts } from '../src/request/cookie-decision';
+import { saveReasonOf } from '../src/request/save-decision';
+import type { SaveFacts } from '../src/request/save-decision';
 
 const storedUnchanged: SaveFacts = {
   explicit: false,

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { inspect } from 'node:util';
 import { describe, it } from 'node:test';
 import { SessionCookie } from '../src';
-import type { SessionBackend, SessionState } from '../src/session';
-import { ChangeTracker } from '../src/change-tracker';
-import { createSession } from '../src/session';
+import type { SessionBackend, SessionState } from '../src/session/session';
+import { ChangeTracker } from '../src/session/change-tracker';
+import { createSession } from '../src/session/session';
 
 const unusedBackend: SessionBackend = {
   regenerate: async (session) => session,

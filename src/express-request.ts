@@ -1,5 +1,5 @@
-import type { SessionCookie } from './cookie';
-import type { SessionData as AppSessionData, SessionHelpers } from './session';
+import type { SessionCookie } from './session/cookie';
+import type { SessionData as AppSessionData, SessionHelpers } from './session/session';
 
 /** Each declared key may also be set to null, which removes it. */
 type Removable<Data> = { [Key in keyof Data]?: Data[Key] | null };

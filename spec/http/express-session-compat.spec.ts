@@ -11,10 +11,10 @@ import { Passport } from 'passport';
 import { Strategy as LocalStrategy } from 'passport-local';
 import supertest from 'supertest';
 import type { ExpressStoreApi, SessionHandler } from '../../src';
-import { storeKeyOf } from '../../src/ids';
+import { storeKeyOf } from '../../src/session/ids';
 import { MemoryStore, SessionConfigError, session } from '../../src';
 import { SwitchableStore } from '../helpers/switchable-store';
-import { signSessionId } from '../../src/cookie';
+import { signSessionId } from '../../src/session/cookie';
 import { createTestApp, listen, sessionCookieOf, setCookieOf } from '../helpers/app';
 import {
   quietLogger,

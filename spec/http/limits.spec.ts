@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import supertest from 'supertest';
-import { storeKeyOf } from '../../src/ids';
+import { storeKeyOf } from '../../src/session/ids';
 import { createTestApp, sessionCookieOf, setCookieOf } from '../helpers/app';
 import { storesUnderTest } from '../helpers/stores';
 

@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import supertest from 'supertest';
-import { signSessionId } from '../../src/cookie';
-import { generateSessionId, storeKeyOf } from '../../src/ids';
+import { signSessionId } from '../../src/session/cookie';
+import { generateSessionId, storeKeyOf } from '../../src/session/ids';
 import { createTestApp, sessionCookieOf } from '../helpers/app';
 import { storesUnderTest, temporaryDirectory, testSecret, sessionFileStore } from '../helpers/stores';
 

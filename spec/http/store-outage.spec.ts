@@ -5,7 +5,7 @@ import supertest from 'supertest';
 import { createTestApp, sessionCookieOf, setCookieOf } from '../helpers/app';
 import { SwitchableStore } from '../helpers/switchable-store';
 import { testSecret } from '../helpers/stores';
-import { signSessionId } from '../../src/cookie';
+import { signSessionId } from '../../src/session/cookie';
 
 async function loggedInApp(options: Parameters<typeof createTestApp>[0] = {}) {
   const store = new SwitchableStore();

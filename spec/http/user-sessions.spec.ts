@@ -3,9 +3,9 @@ import { createHash } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import supertest from 'supertest';
 import { createSessionMiddleware, session } from '../../src';
-import { storeKeyOf } from '../../src/ids';
+import { storeKeyOf } from '../../src/session/ids';
 import { createTestApp, sessionCookieOf } from '../helpers/app';
-import { maxSessionsPerUser } from '../../src/user-index';
+import { maxSessionsPerUser } from '../../src/store/user-index';
 import { startServerProcess } from '../helpers/processes';
 import { quietLogger, sharedStoresUnderTest, storesUnderTest, testSecret } from '../helpers/stores';
 

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { after, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { FileStore } from '../../src';
-import { signSessionId } from '../../src/cookie';
+import { signSessionId } from '../../src/session/cookie';
 import { createTestApp } from '../helpers/app';
 import { rawRequest } from '../helpers/raw-http';
 import { temporaryDirectory, testSecret } from '../helpers/stores';

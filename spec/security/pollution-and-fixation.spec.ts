@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import supertest from 'supertest';
-import { signSessionId } from '../../src/cookie';
-import { storeKeyOf } from '../../src/ids';
+import { signSessionId } from '../../src/session/cookie';
+import { storeKeyOf } from '../../src/session/ids';
 import { createTestApp, sessionCookieOf } from '../helpers/app';
 import { storesUnderTest, testSecret } from '../helpers/stores';
 

@@ -5,8 +5,8 @@ import supertest from 'supertest';
 import { RedisStore } from '../../src';
 import { createTestApp } from '../helpers/app';
 import { redisAnswers, redisUrl, testSecret } from '../helpers/stores';
-import { signSessionId } from '../../src/cookie';
-import { generateSessionId, storeKeyOf } from '../../src/ids';
+import { signSessionId } from '../../src/session/cookie';
+import { generateSessionId, storeKeyOf } from '../../src/session/ids';
 
 describe(
   'the Redis driver with a client the app made',

@@ -1,6 +1,6 @@
 import { IncomingMessage } from 'node:http';
 import type { ServerResponse } from 'node:http';
-import type { SessionCookieOptions } from './cookie';
+import type { SessionCookieOptions } from '../session/cookie';
 import type { RequestSession } from './request-session';
 
 /** What builds a request's session on first use, and answers `request.sessionStore`. */

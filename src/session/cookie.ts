@@ -1,7 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { parseCookie, stringifySetCookie } from 'cookie';
-import { SessionValidationError } from './errors';
+import { SessionValidationError } from '../errors';
 
 /** `'auto'`: `None` on a secure request (with Secure), `Lax` otherwise, as in express-session. */
 export type SameSite = boolean | 'lax' | 'strict' | 'none' | 'auto';

@@ -1,10 +1,10 @@
 import { plainToInstance } from 'class-transformer';
 import type { ValidationError } from 'class-validator';
 import { getMetadataStorage, validate } from 'class-validator';
-import { SessionConfigError } from './errors';
-import type { ResolvedSessionConfig } from './config';
-import { SessionValidationError } from './errors';
-import type { LifecycleChecks } from './lifecycle';
+import { SessionConfigError } from '../errors';
+import type { ResolvedSessionConfig } from '../config/options';
+import { SessionValidationError } from '../errors';
+import type { LifecycleChecks } from '../manager';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type ClassConstructor<T = unknown> = new (...args: any[]) => T;

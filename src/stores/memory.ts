@@ -1,9 +1,9 @@
-import { createDataRecord } from '../change-tracker';
-import type { SessionRecord, SessionRecordMeta } from '../record';
-import { asSessionRecord, parseEnvelope } from '../record';
+import { createDataRecord } from '../session/change-tracker';
+import type { SessionRecord, SessionRecordMeta } from '../store/record';
+import { asSessionRecord, parseEnvelope } from '../store/record';
 import { KeyvAdapterBase, isExpired } from './adapter-base';
-import type { AtomicSessionStore, SessionChange } from './atomic-store';
-import { flashKeysAfter, unreadableSession } from './atomic-store';
+import type { AtomicSessionStore, SessionChange } from '../store/contract';
+import { flashKeysAfter, unreadableSession } from '../store/contract';
 
 export interface MemoryStoreOptions {
   /** The most sessions kept; the least recently used is evicted first. Unbounded when omitted. */

@@ -1,6 +1,6 @@
 import type { Keyv } from 'keyv';
-import type { SessionLogger } from '../config';
-import { withDeadline } from '../deadline';
+import type { SessionLogger } from '../config/options';
+import { withDeadline } from './deadline';
 import { SessionStoreUnavailableError } from '../errors';
 
 interface StoreWatch {

@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { SessionError } from './errors';
+import { SessionError } from '../errors';
 
 /**
  * Answers with an error as JSON: a SessionError's status and message, a generic 500 for anything else (its

@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Keyv } from 'keyv';
-import type { SessionCookieOptions } from './cookie';
-import { SessionCookie } from './cookie';
+import type { SessionCookieOptions } from '../session/cookie';
+import { SessionCookie } from '../session/cookie';
 import { parseDuration } from './duration';
-import { SessionConfigError } from './errors';
-import type { KeyvAdapterBase } from './stores/adapter-base';
-import type { ExpressSessionStore } from './stores/connect-store';
+import { SessionConfigError } from '../errors';
+import type { KeyvAdapterBase } from '../stores/adapter-base';
+import type { ExpressSessionStore } from '../stores/express-session';
 
 /** A number of seconds, or a string such as '90s', '30m', '2h', '7d'. */
 export type Duration = number | string;

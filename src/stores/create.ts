@@ -1,13 +1,13 @@
 import { Keyv } from 'keyv';
-import type { KeyvStorageAdapterLike, SessionStoreOptions } from '../config';
-import { checkDriver, durationOption } from '../config';
+import type { KeyvStorageAdapterLike, SessionStoreOptions } from '../config/options';
+import { checkDriver, durationOption } from '../config/options';
 import { SessionConfigError } from '../errors';
-import { ExpressStoreAdapter, isExpressSessionStore } from './connect-store';
-import { FileStore } from './file-store';
-import { MemoryStore } from './memory-store';
-import { RedisStore } from './redis';
-import { watchStoreErrors } from './store-calls';
-import { isUserIndexKey } from '../user-index-key';
+import { ExpressStoreAdapter, isExpressSessionStore } from './express-session';
+import { FileStore } from './file/store';
+import { MemoryStore } from './memory';
+import { RedisStore } from './redis/store';
+import { watchStoreErrors } from '../store/guarded';
+import { isUserIndexKey } from '../store/user-index-key';
 
 const storeNames = new WeakMap<Keyv, string>();
 

@@ -1,17 +1,17 @@
 import { EventEmitter } from 'node:events';
 import type { Keyv } from 'keyv';
 import { SessionStoreUnavailableError } from '../errors';
-import { storeKeyOf } from '../ids';
-import type { SessionRecord } from '../record';
-import { asSessionRecord } from '../record';
-import { ExpressStoreAdapter } from './connect-store';
-import { storeNameOf } from './create-store';
+import { storeKeyOf } from '../session/ids';
+import type { SessionRecord } from './record';
+import { asSessionRecord } from './record';
+import { ExpressStoreAdapter } from '../stores/express-session';
+import { storeNameOf } from '../stores/create';
 import { KeyedLock } from './keyed-lock';
-import type { SessionLogger } from '../config';
-import { callStore, watchStoreErrors } from './store-calls';
-import { isUserIndexKey } from '../user-index-key';
-import type { AtomicSessionStore, SessionChange } from './atomic-store';
-import { isAtomicSessionStore, unreadableSession } from './atomic-store';
+import type { SessionLogger } from '../config/options';
+import { callStore, watchStoreErrors } from './guarded';
+import { isUserIndexKey } from './user-index-key';
+import type { AtomicSessionStore, SessionChange } from './contract';
+import { isAtomicSessionStore, unreadableSession } from './contract';
 
 interface LockingAdapter {
   withLock<T>(key: string, task: () => Promise<T>): Promise<T>;

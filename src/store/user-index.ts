@@ -1,11 +1,11 @@
-import { sha256 } from './ids';
+import { sha256 } from '../session/ids';
 import { userIndexKeyPrefix } from './user-index-key';
 
 export { isUserIndexKey } from './user-index-key';
-import { SessionConfigError } from './errors';
+import { SessionConfigError } from '../errors';
 import type { SessionRecord } from './record';
-import type { SessionDataRecord } from './session';
-import type { SessionRecords } from './stores/session-records';
+import type { SessionDataRecord } from '../session/session';
+import type { SessionRecords } from './session-records';
 
 /** One session of a user, as `listUserSessions()` reports it. `id` is the at-rest hash, never the cookie value. */
 export interface UserSessionInfo {

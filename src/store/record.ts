@@ -1,5 +1,5 @@
-import type { SessionCookieJSON } from './cookie';
-import type { SessionDataRecord } from './session';
+import type { SessionCookieJSON } from '../session/cookie';
+import type { SessionDataRecord } from '../session/session';
 
 /** What the store holds for one session. */
 export interface SessionRecord {

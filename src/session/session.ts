@@ -1,7 +1,7 @@
 import { inspect } from 'node:util';
 import { Exclude } from 'class-transformer';
 import { SessionCookie } from './cookie';
-import { SessionValidationError } from './errors';
+import { SessionValidationError } from '../errors';
 import type { ChangeTracker, SessionDataRecord } from './change-tracker';
 import { isUnsafeKey } from './change-tracker';
 import { assertJsonSafe } from './json-safety';

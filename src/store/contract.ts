@@ -1,5 +1,5 @@
-import type { SessionCookieJSON } from '../cookie';
-import type { SessionRecord } from '../record';
+import type { SessionCookieJSON } from '../session/cookie';
+import type { SessionRecord } from './record';
 
 /** One request's change to a stored session: only the keys it set or removed, and its meta. */
 export interface SessionChange {

@@ -1,4 +1,4 @@
-import { SessionValidationError } from './errors';
+import { SessionValidationError } from '../errors';
 
 export const plainPrototypes = new Set<unknown>([Object.prototype, Array.prototype, null]);
 

@@ -1,17 +1,17 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { Duration, SessionStoreOptions } from '../config';
-import { durationOption } from '../config';
-import { withDeadline } from '../deadline';
-import { SessionConfigError } from '../errors';
-import { KeyvAdapterBase } from './adapter-base';
-import { takeWithBackOff } from './back-off';
-import { KeyedLock } from './keyed-lock';
-import type { AtomicSessionStore, SessionChange } from './atomic-store';
-import { unreadableSession } from './atomic-store';
-import type { SessionRecord } from '../record';
-import { asSessionRecord, parseEnvelope } from '../record';
-import { createDataRecord, isUnsafeKey } from '../change-tracker';
-import { isUserIndexKey } from '../user-index-key';
+import type { Duration, SessionStoreOptions } from '../../config/options';
+import { durationOption } from '../../config/options';
+import { withDeadline } from '../../store/deadline';
+import { SessionConfigError } from '../../errors';
+import { KeyvAdapterBase } from '../adapter-base';
+import { takeWithBackOff } from '../../store/back-off';
+import { KeyedLock } from '../../store/keyed-lock';
+import type { AtomicSessionStore, SessionChange } from '../../store/contract';
+import { unreadableSession } from '../../store/contract';
+import type { SessionRecord } from '../../store/record';
+import { asSessionRecord, parseEnvelope } from '../../store/record';
+import { createDataRecord, isUnsafeKey } from '../../session/change-tracker';
+import { isUserIndexKey } from '../../store/user-index-key';
 
 type RedisOptions = NonNullable<SessionStoreOptions['redis']>;
 

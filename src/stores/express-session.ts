@@ -1,8 +1,8 @@
 import { EventEmitter } from 'node:events';
-import type { SessionCookieJSON } from '../cookie';
-import type { SessionRecord } from '../record';
-import { asSessionRecord } from '../record';
-import { createDataRecord } from '../change-tracker';
+import type { SessionCookieJSON } from '../session/cookie';
+import type { SessionRecord } from '../store/record';
+import { asSessionRecord } from '../store/record';
+import { createDataRecord } from '../session/change-tracker';
 import { KeyvAdapterBase } from './adapter-base';
 
 type NodeCallback<T = unknown> = (error?: unknown, result?: T) => void;

@@ -1,6 +1,6 @@
-import type { SessionChanges } from './change-tracker';
-import type { ResolvedSessionConfig } from './config';
-import { hasChanges } from './change-tracker';
+import type { SessionChanges } from '../session/change-tracker';
+import type { ResolvedSessionConfig } from '../config/options';
+import { hasChanges } from '../session/change-tracker';
 import type { RequestSession } from './request-session';
 
 /**

@@ -11,15 +11,15 @@ import {
   writeFile,
 } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createDataRecord } from '../change-tracker';
-import { sha256 } from '../ids';
-import type { SessionRecord } from '../record';
-import { asSessionRecord, parseEnvelope } from '../record';
-import { KeyvAdapterBase, isExpired } from './adapter-base';
-import type { AtomicSessionStore, SessionChange } from './atomic-store';
-import { flashKeysAfter, unreadableSession } from './atomic-store';
-import { takeWithBackOff } from './back-off';
-import { KeyedLock } from './keyed-lock';
+import { createDataRecord } from '../../session/change-tracker';
+import { sha256 } from '../../session/ids';
+import type { SessionRecord } from '../../store/record';
+import { asSessionRecord, parseEnvelope } from '../../store/record';
+import { KeyvAdapterBase, isExpired } from '../adapter-base';
+import type { AtomicSessionStore, SessionChange } from '../../store/contract';
+import { flashKeysAfter, unreadableSession } from '../../store/contract';
+import { takeWithBackOff } from '../../store/back-off';
+import { KeyedLock } from '../../store/keyed-lock';
 
 export interface FileStoreOptions {
   /** Where session files live; created when missing. Default `storage/sessions`. */

@@ -1,17 +1,17 @@
-import type { ResolvedSessionConfig } from './config';
-import type { SessionCookieJSON } from './cookie';
-import { SessionCookie } from './cookie';
-import type { SessionDataRecord } from './change-tracker';
-import { createDataRecord } from './change-tracker';
-import { SessionTooLargeError } from './errors';
-import { expiresAt, sessionLimits } from './lifetime';
+import type { ResolvedSessionConfig } from '../config/options';
+import type { SessionCookieJSON } from '../session/cookie';
+import { SessionCookie } from '../session/cookie';
+import type { SessionDataRecord } from '../session/change-tracker';
+import { createDataRecord } from '../session/change-tracker';
+import { SessionTooLargeError } from '../errors';
+import { expiresAt, sessionLimits } from '../config/lifetime';
 import type { SessionRecord } from './record';
-import type { RequestSession } from './request-session';
-import type { SavePlan } from './save-decision';
-import type { SessionState } from './session';
-import type { SessionChange } from './stores/atomic-store';
-import { flashKeysAfter } from './stores/atomic-store';
-import type { SessionRecords } from './stores/session-records';
+import type { RequestSession } from '../request/request-session';
+import type { SavePlan } from '../request/save-decision';
+import type { SessionState } from '../session/session';
+import type { SessionChange } from './contract';
+import { flashKeysAfter } from './contract';
+import type { SessionRecords } from './session-records';
 import type { UserSessionIndex } from './user-index';
 
 /** Checks session data before it is written (the schema); throws to refuse the save. */

@@ -1,4 +1,4 @@
-import type { ResolvedSessionConfig } from './config';
+import type { ResolvedSessionConfig } from './options';
 
 /** How long one session may live: unused for `idleMs`, or `absoluteMs` after it was created. */
 export interface SessionLimits {

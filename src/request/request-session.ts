@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { SessionCookieOptions } from './cookie';
-import type { SessionOf, SessionState } from './session';
-import { createSession } from './session';
+import type { SessionCookieOptions } from '../session/cookie';
+import type { SessionOf, SessionState } from '../session/session';
+import { createSession } from '../session/session';
 
 export interface SessionRequest extends IncomingMessage {
   session?: SessionOf<object> | null;

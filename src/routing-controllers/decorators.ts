@@ -1,9 +1,9 @@
 import 'reflect-metadata';
 import type { Action } from 'routing-controllers';
 import { HttpError, createParamDecorator } from 'routing-controllers';
-import { SessionNotMountedError } from './errors';
-import type { SessionData, SessionOf } from './session';
-import { sessionState } from './session';
+import { SessionNotMountedError } from '../errors';
+import type { SessionData, SessionOf } from '../session/session';
+import { sessionState } from '../session/session';
 import type { ClassConstructor } from './schema';
 import { validateAgainst } from './schema';
 

@@ -1,8 +1,8 @@
 import { EventEmitter } from 'node:events';
 import type { Keyv } from 'keyv';
-import type { SessionRecord } from '../record';
-import type { ExpressSessionRecord } from './connect-store';
-import { fromExpressRecord, toExpressRecord } from './connect-store';
+import type { SessionRecord } from '../store/record';
+import type { ExpressSessionRecord } from './express-session';
+import { fromExpressRecord, toExpressRecord } from './express-session';
 import { SessionValidationError } from '../errors';
 
 type Callback<T> = (error: unknown, result?: T) => void;

@@ -1,4 +1,4 @@
-import { SessionValidationError } from './errors';
+import { SessionValidationError } from '../errors';
 import { assertJsonSafe, plainPrototypes } from './json-safety';
 
 export type SessionDataRecord = Record<string, unknown>;
