@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { RedisStore as ConnectRedisStore } from 'connect-redis';
 import type { SessionData } from 'express-session';
 import { createClient } from 'redis';
-import { RedisStore } from '../src';
+import { RedisSessionStore } from '../src';
 import { SessionCookie } from '../src/session/cookie';
 import { generateSessionId, storeKeyOf } from '../src/session/ids';
 
@@ -50,7 +50,7 @@ async function main(): Promise<void> {
   await client.connect();
   const ourPrefix = `bench-bytes-rcs-${process.pid}:`;
   const theirPrefix = `bench-bytes-cr-${process.pid}:`;
-  const ours = new RedisStore({ url, prefix: ourPrefix });
+  const ours = new RedisSessionStore({ url, prefix: ourPrefix });
   const expiry = Date.now() + 7_200_000;
   const ourBytes = await measure(client, ourPrefix, (index) => {
     const now = Date.now();
@@ -60,9 +60,9 @@ async function main(): Promise<void> {
       meta: { createdAt: now, lastSeenAt: now },
       create: true,
     };
-    return ours.applySession(storeKeyOf(generateSessionId()), change, expiry);
+    return ours.apply(storeKeyOf(generateSessionId()), change, expiry);
   });
-  await ours.disconnect();
+  await ours.close();
   const theirs = new ConnectRedisStore({ client: client as never, prefix: theirPrefix });
   const cookie = new SessionCookie({ maxAge: 7_200_000 }).toJSON();
   const theirBytes = await measure(client, theirPrefix, (index) => {

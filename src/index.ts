@@ -22,10 +22,11 @@ export { createSessionStore } from './stores/create';
 export { FileStore } from './stores/file/store';
 export type { FileStoreOptions } from './stores/file/store';
 export { MemoryStore } from './stores/memory';
-export { RedisStore } from './stores/redis/store';
+export { RedisSessionStore } from './stores/redis/store';
+export type { SessionStore, SessionChange, ApplyResult } from './store/contract';
 export type { MemoryStoreOptions } from './stores/memory';
 export type { ExpressSessionStore, ExpressSessionRecord } from './stores/express-session';
-export type { ExpressStoreApi } from './stores/session-store-api';
+export type { SessionStoreApi } from './stores/session-store-api';
 export {
   SessionError,
   SessionConfigError,

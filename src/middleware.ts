@@ -7,10 +7,10 @@ import { resolveConfig } from './config/options';
 import { renderSessionError } from './request/error-response';
 import { SessionConfigError } from './errors';
 import type { SessionRequest } from './manager';
-import { SessionLifecycle } from './manager';
+import { SessionManager } from './manager';
 import { schemaChecks } from './routing-controllers/schema';
-import { createSessionStore } from './stores/create';
-import { SessionRecords } from './store/session-records';
+import { sessionStoreFor } from './stores/create';
+import { GuardedStore } from './store/guarded';
 import type { UserSessionInfo } from './store/user-index';
 import { UserSessionIndex } from './store/user-index';
 import { userIndexLifetime } from './config/lifetime';
@@ -35,25 +35,24 @@ export interface SessionHandler extends UserSessions {
   readonly store: Keyv;
 }
 
-/** Builds the lifecycle (config, store, checks, user index) once, at start-up. */
-function createLifecycle(options: SessionOptions = {}): SessionLifecycle {
+/** Builds the per-app object (config, store, checks, user index) once, at start-up. */
+function createManager(options: SessionOptions = {}): SessionManager {
   const config = resolveConfig(options);
-  const keyv = createSessionStore(options);
-  const records = new SessionRecords(keyv, config.storeTimeoutMs, config.logger);
+  const store = new GuardedStore(sessionStoreFor(options), config.storeTimeoutMs, config.logger);
   const userIndex = config.userKey
-    ? new UserSessionIndex(records, config.userKey, userIndexLifetime(config))
+    ? new UserSessionIndex(store, config.userKey, userIndexLifetime(config))
     : undefined;
-  return new SessionLifecycle(config, records, schemaChecks(config), userIndex);
+  return new SessionManager(config, store, schemaChecks(config), userIndex);
 }
 
-function userSessionsOf(lifecycle: SessionLifecycle): UserSessions {
+function userSessionsOf(manager: SessionManager): UserSessions {
   const index = () => {
-    if (!lifecycle.userIndex) {
+    if (!manager.userIndex) {
       throw new SessionConfigError(
         "Set option userKey (e.g. 'userId' or 'passport.user') to list or revoke a user's sessions.",
       );
     }
-    return lifecycle.userIndex;
+    return manager.userIndex;
   };
   return {
     listUserSessions: async (userId, options = {}) => index().list(userId, options.current),
@@ -62,8 +61,8 @@ function userSessionsOf(lifecycle: SessionLifecycle): UserSessions {
 }
 
 /** Loads the session before the next handler runs; without `next` (a bare Node server) errors are answered here. */
-export function runLifecycle(
-  lifecycle: SessionLifecycle,
+export function runSessionMiddleware(
+  manager: SessionManager,
   request: IncomingMessage,
   response: ServerResponse,
   next: NextFunction | undefined,
@@ -71,7 +70,7 @@ export function runLifecycle(
   const fail = (error: unknown) => (next ? next(error) : renderSessionError(response, error));
   let loading: Promise<void> | undefined;
   try {
-    loading = lifecycle.attach(request as SessionRequest, response, next);
+    loading = manager.attach(request as SessionRequest, response, next);
   } catch (error) {
     fail(error);
     return;
@@ -82,10 +81,10 @@ export function runLifecycle(
 
 /** Express (or bare Node) middleware: `app.use(session({ secret, driver: 'file' }))`. */
 export function session(options: SessionOptions = {}): SessionHandler {
-  const lifecycle = createLifecycle(options);
+  const manager = createManager(options);
   const handler = (request: IncomingMessage, response: ServerResponse, next?: NextFunction) =>
-    runLifecycle(lifecycle, request, response, next);
-  return Object.assign(handler, { store: lifecycle.records.keyv }, userSessionsOf(lifecycle));
+    runSessionMiddleware(manager, request, response, next);
+  return Object.assign(handler, { store: manager.keyv }, userSessionsOf(manager));
 }
 
 /** The class returned by `createSessionMiddleware()`, with its store and the user-session methods as static members. */
@@ -99,17 +98,17 @@ export interface SessionMiddlewareClass extends UserSessions {
  * `useExpressServer(app, { middlewares: [createSessionMiddleware(options)], controllers: [...] })`.
  */
 export function createSessionMiddleware(options: SessionOptions = {}): SessionMiddlewareClass {
-  const lifecycle = createLifecycle(options);
-  const userSessions = userSessionsOf(lifecycle);
+  const manager = createManager(options);
+  const userSessions = userSessionsOf(manager);
 
   @Middleware({ type: 'before', priority: 1_000_000 })
   class SessionMiddleware implements ExpressMiddlewareInterface {
-    static readonly store = lifecycle.records.keyv;
+    static readonly store = manager.keyv;
     static readonly listUserSessions = userSessions.listUserSessions;
     static readonly revokeUserSessions = userSessions.revokeUserSessions;
 
     use(request: IncomingMessage, response: ServerResponse, next: NextFunction): void {
-      runLifecycle(lifecycle, request, response, next);
+      runSessionMiddleware(manager, request, response, next);
     }
   }
   return SessionMiddleware;

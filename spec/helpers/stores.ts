@@ -9,7 +9,7 @@ import SessionFileStore from 'session-file-store';
 import { Keyv } from 'keyv';
 import { Keyv as Keyv5 } from 'keyv5';
 import type { SessionOptions } from '../../src';
-import { RedisStore } from '../../src';
+import { RedisSessionStore } from '../../src';
 
 export interface StoreUnderTest {
   name: string;
@@ -69,13 +69,13 @@ export const keyv5SqliteStore: StoreUnderTest = {
 export const redisUrl = 'redis://127.0.0.1:6379';
 let redisStores = 0;
 
-/** A RedisStore under a prefix of its own; its keys are removed and its connection closed after the file's tests. */
-export function redisStoreForTest(): RedisStore {
+/** A RedisSessionStore under a prefix of its own; its keys are removed and its connection closed after the file's tests. */
+export function redisStoreForTest(): RedisSessionStore {
   redisStores += 1;
-  const store = new RedisStore({ url: redisUrl, prefix: `rcs-test-${process.pid}-${redisStores}` });
+  const store = new RedisSessionStore({ url: redisUrl, prefix: `rcs-test-${process.pid}-${redisStores}` });
   after(async () => {
     await store.clear();
-    await store.disconnect();
+    await store.close();
   });
   return store;
 }
@@ -100,9 +100,9 @@ export function redisAnswers(): boolean {
 function redisDriverForTest(label: string): SessionOptions {
   const prefix = `rcs-test-${label}-${process.pid}`;
   after(async () => {
-    const cleaner = new RedisStore({ url: redisUrl, prefix });
+    const cleaner = new RedisSessionStore({ url: redisUrl, prefix });
     await cleaner.clear();
-    await cleaner.disconnect();
+    await cleaner.close();
   });
   return { driver: 'redis', redis: { url: redisUrl, prefix } };
 }

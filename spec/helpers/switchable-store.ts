@@ -1,7 +1,11 @@
 import { MemoryStore } from '../../src';
+import type { ApplyResult, SessionChange } from '../../src';
+
+type ValueUpdate = Parameters<MemoryStore['updateValue']>[1];
 
 /** A memory store that can be made to fail or hang, the way a store that is down does. */
 export class SwitchableStore extends MemoryStore {
+  override readonly name = 'SwitchableStore';
   mode: 'up' | 'failing' | 'hanging' = 'up';
 
   private async outage(): Promise<void> {
@@ -9,37 +13,33 @@ export class SwitchableStore extends MemoryStore {
     if (this.mode === 'hanging') await new Promise(() => undefined);
   }
 
-  override async get(key: string): Promise<string | undefined> {
+  override async read(key: string): ReturnType<MemoryStore['read']> {
     await this.outage();
-    return super.get(key);
-  }
-
-  override async set(key: string, value: unknown, expires?: number): Promise<boolean> {
-    await this.outage();
-    return super.set(key, value, expires);
-  }
-
-  override async delete(key: string): Promise<boolean> {
-    await this.outage();
-    return super.delete(key);
-  }
-
-  override async readSession(key: string): ReturnType<MemoryStore['readSession']> {
-    await this.outage();
-    return super.readSession(key);
+    return super.read(key);
   }
 
   /** Down, it never applies at once: the save goes the asynchronous way, and fails or hangs there. */
-  override applySessionNow(
-    ...args: Parameters<MemoryStore['applySessionNow']>
-  ): 'saved' | 'gone' | undefined {
-    return this.mode === 'up' ? super.applySessionNow(...args) : undefined;
+  override applyNow(key: string, change: SessionChange, expiresAt: number): ApplyResult | undefined {
+    return this.mode === 'up' ? super.applyNow(key, change, expiresAt) : undefined;
   }
 
-  override async applySession(
-    ...args: Parameters<MemoryStore['applySession']>
-  ): ReturnType<MemoryStore['applySession']> {
+  override async apply(key: string, change: SessionChange, expiresAt: number): Promise<ApplyResult> {
     await this.outage();
-    return super.applySession(...args);
+    return super.apply(key, change, expiresAt);
+  }
+
+  override async remove(key: string): Promise<boolean> {
+    await this.outage();
+    return super.remove(key);
+  }
+
+  override async readValue(key: string): Promise<unknown> {
+    await this.outage();
+    return super.readValue(key);
+  }
+
+  override async updateValue(key: string, update: ValueUpdate): Promise<void> {
+    await this.outage();
+    return super.updateValue(key, update);
   }
 }

@@ -10,7 +10,7 @@ import type { Request, Response } from 'express';
 import { Passport } from 'passport';
 import { Strategy as LocalStrategy } from 'passport-local';
 import supertest from 'supertest';
-import type { ExpressStoreApi, SessionHandler } from '../../src';
+import type { SessionStoreApi, SessionHandler } from '../../src';
 import { storeKeyOf } from '../../src/session/ids';
 import { MemoryStore, SessionConfigError, session } from '../../src';
 import { SwitchableStore } from '../helpers/switchable-store';
@@ -254,7 +254,7 @@ for (const store of storesUnderTest) {
       });
       app.post('/store/set/:sid', async (request: Request, response: Response) => {
         // the Promise forms, which express-session's Store type does not declare
-        const sessionStore = request.sessionStore as unknown as ExpressStoreApi;
+        const sessionStore = request.sessionStore as unknown as SessionStoreApi;
         const found = (await sessionStore.get(request.params.sid as string))!;
         await sessionStore.set(request.params.sid as string, { ...found, note: 'set by store' });
         await sessionStore.touch(request.params.sid as string, found);
@@ -286,13 +286,13 @@ describe('express-session behaviours around the request', () => {
     let writes = 0;
     const store = new MemoryStore();
     const countingStore = Object.assign(store, {
-      applySession: (...args: Parameters<MemoryStore['applySession']>) => {
+      apply: (...args: Parameters<MemoryStore['apply']>) => {
         writes += 1;
-        return MemoryStore.prototype.applySession.apply(store, args);
+        return MemoryStore.prototype.apply.apply(store, args);
       },
-      applySessionNow: (...args: Parameters<MemoryStore['applySessionNow']>) => {
+      applyNow: (...args: Parameters<MemoryStore['applyNow']>) => {
         writes += 1;
-        return MemoryStore.prototype.applySessionNow.apply(store, args);
+        return MemoryStore.prototype.applyNow.apply(store, args);
       },
     });
     const app = express();
@@ -372,23 +372,14 @@ describe('express-session behaviours around the request', () => {
 class SlowMemoryStore extends MemoryStore {
   lastWriteDoneAt = 0;
 
-  override async set(key: string, value: unknown, expires?: number): Promise<boolean> {
+  override async apply(...args: Parameters<MemoryStore['apply']>): ReturnType<MemoryStore['apply']> {
     await new Promise((resolve) => setTimeout(resolve, 200));
-    const written = await super.set(key, value, expires);
-    this.lastWriteDoneAt = performance.now();
-    return written;
-  }
-
-  override async applySession(
-    ...args: Parameters<MemoryStore['applySession']>
-  ): ReturnType<MemoryStore['applySession']> {
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    const applied = await super.applySession(...args);
+    const applied = await super.apply(...args);
     this.lastWriteDoneAt = performance.now();
     return applied;
   }
 
-  override applySessionNow(): undefined {
+  override applyNow(): undefined {
     return undefined;
   }
 }

@@ -27,7 +27,7 @@ describe('growth under a flood of new sessions', () => {
   it('keeps the memory store at memory.max, evicting the least recently used', async () => {
     const { app, handler } = createTestApp({ driver: 'memory', memory: { max: 100 } });
     await createSessions(app, 1000);
-    assert.equal((handler.store.store as unknown as MemoryStore).size, 100);
+    assert.equal((handler.store.store as unknown as { sessions: MemoryStore }).sessions.size, 100);
   });
 
   it('sweeps an unbounded memory store back to empty after the idle timeout', async () => {
@@ -37,7 +37,7 @@ describe('growth under a flood of new sessions', () => {
       memory: { sweepInterval: '50ms' },
     });
     await createSessions(app, 500);
-    const memoryStore = handler.store.store as unknown as MemoryStore;
+    const memoryStore = (handler.store.store as unknown as { sessions: MemoryStore }).sessions;
     assert.equal(memoryStore.size, 500);
     await waitUntil(() => memoryStore.size === 0, 6000);
     assert.equal(memoryStore.size, 0);
@@ -54,6 +54,6 @@ describe('growth under a flood of new sessions', () => {
     assert.equal(readdirSync(directory).length, 200);
     await waitUntil(() => readdirSync(directory).length === 0, 6000);
     assert.equal(readdirSync(directory).length, 0);
-    await (handler.store.store as unknown as FileStore).disconnect();
+    await (handler.store.store as unknown as { sessions: FileStore }).sessions.close();
   });
 });

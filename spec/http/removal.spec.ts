@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import supertest from 'supertest';
-import { FileStore, MemoryStore, RedisStore } from '../../src';
+import { FileStore, MemoryStore, RedisSessionStore } from '../../src';
 import { createTestApp, sessionCookieOf } from '../helpers/app';
 import { redisAnswers, redisUrl, storesUnderTest, temporaryDirectory } from '../helpers/stores';
 
 interface WritingStore {
-  set(key: string, value: unknown, expires?: number): Promise<boolean>;
+  apply(...args: Parameters<MemoryStore['apply']>): ReturnType<MemoryStore['apply']>;
 }
 
 const pause = (milliseconds: number) => new Promise((resolve) => setTimeout(resolve, milliseconds));
@@ -17,22 +17,13 @@ function withSlowWrites<Base extends new (...args: any[]) => WritingStore>(Store
   return class SlowWrites extends StoreClass {
     onWrite: (() => void) | undefined;
 
-    override async set(key: string, value: unknown, expires?: number): Promise<boolean> {
+    override async apply(...args: Parameters<MemoryStore['apply']>): ReturnType<MemoryStore['apply']> {
       await this.slowly();
-      return super.set(key, value, expires);
-    }
-
-    /** The Redis driver saves through one atomic script instead of set: slowed the same way. */
-    async applySession(...args: unknown[]): Promise<unknown> {
-      await this.slowly();
-      const { applySession } = StoreClass.prototype as unknown as {
-        applySession: (...a: unknown[]) => unknown;
-      };
-      return applySession.apply(this, args);
+      return super.apply(...args);
     }
 
     /** A slowed store never applies at once. */
-    applySessionNow(): undefined {
+    applyNow(): undefined {
       return undefined;
     }
 
@@ -63,13 +54,13 @@ const slowStores = [
           name: 'redis',
           create: () => {
             redisPrefixes += 1;
-            const store = new (withSlowWrites(RedisStore))({
+            const store = new (withSlowWrites(RedisSessionStore))({
               url: redisUrl,
               prefix: `rcs-test-slow-${process.pid}-${redisPrefixes}`,
             });
             after(async () => {
               await store.clear();
-              await store.disconnect();
+              await store.close();
             });
             return store;
           },

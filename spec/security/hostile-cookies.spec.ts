@@ -15,9 +15,9 @@ import { temporaryDirectory, testSecret } from '../helpers/stores';
 class CountingFileStore extends FileStore {
   reads = 0;
 
-  override async get(key: string): Promise<string | undefined> {
+  override async read(key: string): ReturnType<FileStore['read']> {
     this.reads += 1;
-    return super.get(key);
+    return super.read(key);
   }
 }
 

@@ -5,7 +5,7 @@ import type { SessionCookieOptions } from '../session/cookie';
 import { SessionCookie } from '../session/cookie';
 import { parseDuration } from './duration';
 import { SessionConfigError } from '../errors';
-import type { KeyvAdapterBase } from '../stores/adapter-base';
+import type { SessionStore } from '../store/contract';
 import type { ExpressSessionStore } from '../stores/express-session';
 
 /** A number of seconds, or a string such as '90s', '30m', '2h', '7d'. */
@@ -42,8 +42,8 @@ export interface SessionLogger {
 export interface SessionStoreOptions {
   /** Which built-in store to use when `store` is not given. Default `'file'`. */
   driver?: SessionDriver;
-  /** A Keyv instance (Keyv 5 or 6), a Keyv storage adapter, or an express-session store (connect-redis, ...). */
-  store?: Keyv | KeyvStorageAdapterLike | KeyvAdapterBase | ExpressSessionStore;
+  /** A store of this library, a Keyv instance (Keyv 5 or 6), a Keyv storage adapter, or an express-session store (connect-redis, ...). */
+  store?: SessionStore | Keyv | KeyvStorageAdapterLike | ExpressSessionStore;
   file?: { directory?: string; sweepInterval?: Duration };
   memory?: { max?: number; sweepInterval?: Duration };
   /**

@@ -1,7 +1,22 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SessionCookieOptions } from '../session/cookie';
-import type { SessionOf, SessionState } from '../session/session';
+import { SessionCookie, signSessionId } from '../session/cookie';
+import { ChangeTracker } from '../session/change-tracker';
+import { generateSessionId } from '../session/ids';
+import type { SessionBackend, SessionOf, SessionState } from '../session/session';
 import { createSession } from '../session/session';
+import { SessionError, SessionStoreUnavailableError } from '../errors';
+import type { SessionChange } from '../store/contract';
+import type { SessionRecord } from '../store/record';
+import type { SessionManager } from '../manager';
+import { ownValue } from './accessors';
+import { cookieDecisionOf } from './cookie-decision';
+import { renderSessionError } from './error-response';
+import { isSecureRequest } from './request-info';
+import type { EndWork, SessionAtResponse } from './response-hooks';
+import { hookResponse } from './response-hooks';
+import type { SavePlan } from './save-decision';
+import { planSave } from './save-decision';
 
 export interface SessionRequest extends IncomingMessage {
   session?: SessionOf<object> | null;
@@ -19,40 +34,297 @@ export interface SessionRequest extends IncomingMessage {
  */
 export type SessionPhase = 'new' | 'loaded' | 'regenerated' | 'destroyed' | 'anonymous';
 
-/** Everything one request knows about its session. */
-export class RequestSession {
+/** What the request came with: the cookie's id and the session stored under it. */
+export interface IncomingSession {
+  id: string;
+  /** The cookie was signed with a retired secret and must be re-signed. */
+  resign: boolean;
+  record: SessionRecord | 'anonymous' | undefined;
+}
+
+/**
+ * One request's session work, top to bottom: the session put on the request (from its record, or new), the
+ * express-session methods (regenerate, destroy, reload, save), and at the response the save (decided by
+ * `planSave`, applied by the store) and the cookie (decided by `cookieDecisionOf`). The response hooks and
+ * the Session object call it; the per-app SessionManager only builds it.
+ */
+export class RequestSession implements SessionBackend, SessionAtResponse {
+  phase: SessionPhase;
   state: SessionState;
   session: SessionOf<object>;
   /** What the app assigned to `request.sessionID`; anything but a string there means: neither save nor send. */
   replacedId?: { value: unknown };
-  /** Saved during this request (`session.save()`): a later save writes only later changes. */
+  /** Saved during this request (`session.save()`, or at the first byte): a later save writes only later changes. */
   savedAlready = false;
   /** Some save of this request wrote changed data (a persistent cookie is then sent again). */
   wroteChanges = false;
   cookieApplied = false;
+  /** The id the client sent, if its cookie was valid. */
+  readonly incomingId: string | undefined;
+  private readonly resign: boolean;
 
   constructor(
+    private readonly manager: SessionManager,
     readonly request: SessionRequest,
     readonly response: ServerResponse,
     /** The cookie attributes of this request (the `cookie` option, or what its function returned). */
     readonly cookieOptions: SessionCookieOptions,
-    /** The id the client sent, if its cookie was valid. */
-    readonly incomingId: string | undefined,
-    /** The cookie was signed with a retired secret and must be re-signed. */
-    readonly resign: boolean,
-    public phase: SessionPhase,
+    incoming: IncomingSession | undefined,
     /** The middleware's `next`, for errors that come after the response (express-session passes those too). */
-    readonly next: ((error?: unknown) => void) | undefined,
-    stateOf: (owner: RequestSession) => SessionState,
+    private readonly next: ((error?: unknown) => void) | undefined,
   ) {
-    this.state = stateOf(this);
+    this.incomingId = incoming?.id;
+    this.resign = incoming?.resign === true;
+    const record = incoming?.record;
+    const loaded = record !== undefined && record !== 'anonymous' ? record : undefined;
+    this.phase = record === 'anonymous' ? 'anonymous' : loaded ? 'loaded' : 'new';
+    this.state = this.newState(loaded && incoming?.id, loaded);
     this.session = createSession(this.state);
+    ownValue(request, 'session', this.session);
+    Object.defineProperty(request, 'sessionID', {
+      configurable: true,
+      enumerable: true,
+      get: () => (this.replacedId === undefined ? this.state.id : this.replacedId.value),
+      set: (value: unknown) => (this.replacedId = { value }),
+    });
+    hookResponse(response, this);
   }
 
-  /** Puts another session state (regenerated) in place; the object the app held before is no longer saved. */
-  replace(state: SessionState): SessionOf<object> {
-    this.state = state;
-    this.session = createSession(state);
+  /** The state of a session loaded from the store, or of a new one. */
+  private newState(loadedId?: string, loaded?: SessionRecord): SessionState {
+    const now = Date.now();
+    const meta = loaded?.meta;
+    const cookie = meta?.cookie
+      ? SessionCookie.restore(meta.cookie, this.cookieOptions)
+      : new SessionCookie(this.cookieOptions);
+    const { genid } = this.manager.config;
+    const state: SessionState = {
+      id: loadedId ?? (genid ? genid(this.request) : generateSessionId()),
+      cookie,
+      storedCookieSettings: loaded ? cookie.settings() : undefined,
+      tracker: new ChangeTracker(),
+      createdAt: meta?.createdAt ?? now,
+      lastSeenAt: meta?.lastSeenAt ?? now,
+      isNew: !loaded,
+      idChanged: !loaded,
+      touched: false,
+      flashedKeys: new Set(),
+      agedFlashKeys: meta?.flash ?? [],
+      backend: this,
+    };
+    if (loaded) state.tracker.reset(loaded.data, loaded.json);
+    return state;
+  }
+
+  /**
+   * Puts a new session (new id, new cookie) on the request, as express-session does: the object the app held
+   * before keeps its data (passport's keepSessionInfo copies from it), and is no longer saved. `keepData` keeps
+   * nothing when the session was removed meanwhile (a logout or a revoke): that must not sign anyone back in.
+   */
+  async regenerate(_session: unknown, keepData: boolean): Promise<SessionOf<object>> {
+    const previous = this.state;
+    const stillStored =
+      previous.isNew || (await this.manager.removeSession(previous.id, previous.tracker.loaded));
+    this.phase = 'regenerated';
+    this.state = this.newState();
+    if (keepData && stillStored) {
+      for (const key of previous.tracker.keys()) this.state.tracker.write(key, previous.tracker.peek(key));
+      for (const key of previous.flashedKeys) this.state.flashedKeys.add(key);
+    }
+    this.session = createSession(this.state);
+    ownValue(this.request, 'session', this.session);
     return this.session;
+  }
+
+  /** Removes the session; as in express-session, `request.session` is then undefined for the rest of the request. */
+  async destroy(): Promise<void> {
+    const { state } = this;
+    if (!state.isNew) await this.manager.removeSession(state.id, state.tracker.loaded);
+    ownValue(this.request, 'session', undefined);
+    this.phase = 'destroyed';
+  }
+
+  async reload(): Promise<void> {
+    const { state } = this;
+    const record = state.isNew ? undefined : await this.manager.readLive(state.id);
+    if (!record) throw new SessionError('failed to load session', 500);
+    state.tracker.reset(record.data, record.json);
+    state.lastSeenAt = record.meta.lastSeenAt;
+  }
+
+  /** `session.save()`: writes now, whatever the save decision would say at the end. */
+  async save(): Promise<void> {
+    const plan = planSave(this, this.manager.config, true);
+    if (plan.reason !== undefined) await this.saveChanges(plan);
+  }
+
+  /** The user the save moves the session to or from, when the user index must follow. */
+  private userChange(): { before: string | undefined; after: string | undefined } | undefined {
+    const { userIndex } = this.manager;
+    if (!userIndex) return undefined;
+    const before = userIndex.userOf(this.state.tracker.loaded);
+    const after = userIndex.userOf(this.state.tracker.data);
+    return before === after ? undefined : { before, after };
+  }
+
+  /**
+   * One atomic apply of the changes planned (the store merges them with every other request's and answers
+   * 'gone' for a session removed meanwhile, which then stays removed). A new user's index entry is written
+   * first, so that a session never carries a user that "sign out everywhere" cannot reach.
+   */
+  private async saveChanges(plan: SavePlan): Promise<void> {
+    if (plan.error !== undefined) throw plan.error;
+    const { manager, state } = this;
+    await manager.checks.beforeSave?.(state.tracker.data);
+    const users = this.userChange();
+    const { change, expiresAt, now } = this.changeOf(plan);
+    const key = manager.store.keyOf(state.id);
+    const userAgent = this.request.headers['user-agent'];
+    if (users?.after !== undefined) await manager.userIndex!.add(users.after, key, userAgent);
+    if ((await manager.store.apply(state.id, change, expiresAt)) === 'gone') return;
+    if (users?.before !== undefined) await manager.userIndex!.unlink(users.before, key);
+    this.markSaved(plan, now);
+  }
+
+  /**
+   * The same save done at once, where the store is in this process and nothing else needs waiting for (no
+   * schema, no change of user): true when done. Throws what the save would fail with.
+   */
+  private saveNow(plan: SavePlan): boolean {
+    if (plan.error !== undefined) throw plan.error;
+    const { manager, state } = this;
+    if (manager.checks.beforeSave || this.userChange()) return false;
+    const { change, expiresAt, now } = this.changeOf(plan);
+    const applied = manager.store.applyNow(state.id, change, expiresAt);
+    if (applied === undefined) return false;
+    if (applied === 'saved') this.markSaved(plan, now);
+    return true;
+  }
+
+  /** This request's planned change as the store applies it; throws when the data is larger than maxSize. */
+  private changeOf(plan: SavePlan): { change: SessionChange; expiresAt: number; now: number } {
+    const { manager, state } = this;
+    const now = Date.now();
+    manager.checkSize(state.tracker.byteLength(state.tracker.jsonAfter(plan.changes)));
+    const cookie = manager.storedCookieOf(state.cookie, plan.cookieSettings);
+    const change: SessionChange = {
+      set: plan.changes.json,
+      removed: plan.changes.removed,
+      meta: { createdAt: state.createdAt, lastSeenAt: now, ...(cookie ? { cookie } : {}) },
+      create: state.isNew,
+      ...(plan.flash ? { flash: plan.flash } : {}),
+    };
+    return { change, expiresAt: manager.expiryOf(state.cookie, state.createdAt, now), now };
+  }
+
+  /** What the save carried is now the stored session; what changed after it was planned is still to save. */
+  private markSaved(plan: SavePlan, now: number): void {
+    const { state } = this;
+    state.tracker.commit(plan.changes);
+    state.storedCookieSettings = plan.cookieSettings;
+    state.isNew = false;
+    state.lastSeenAt = now;
+    state.touched = false;
+    if (plan.flash) {
+      state.agedFlashKeys = state.agedFlashKeys.filter((key) => !plan.flash!.aged.includes(key));
+      for (const key of plan.flash.flashed) state.flashedKeys.delete(key);
+    }
+    this.savedAlready = true;
+    this.wroteChanges ||= plan.changed;
+  }
+
+  /**
+   * The store work ending the response now needs (a save, or removing a session the app unset), and whether
+   * a failure of it would lose something: data, or a removal. Extending an unchanged session's idle time, or
+   * storing a new empty one (saveUninitialized), loses nothing when it fails.
+   */
+  workAtEnd(): EndWork | undefined {
+    const { request, state } = this;
+    if (request.session !== this.session) {
+      const removes = this.manager.config.unset === 'destroy' && this.phase !== 'destroyed' && !state.isNew;
+      if (!removes) return undefined;
+      return {
+        dataAtRisk: true,
+        commit: async () => {
+          await this.manager.removeSession(state.id, state.tracker.loaded);
+          this.phase = 'destroyed';
+        },
+        commitNow: () => false,
+      };
+    }
+    const plan = planSave(this, this.manager.config, false);
+    if (plan.reason === undefined) return undefined;
+    return {
+      dataAtRisk: plan.changed || plan.error !== undefined || this.phase === 'regenerated',
+      commit: () => this.saveChanges(plan),
+      commitNow: () => this.saveNow(plan),
+    };
+  }
+
+  isStored(): boolean {
+    return !this.state.isNew;
+  }
+
+  /** Sets the session's Set-Cookie header if this response needs one; `stored`: the session is (being) stored. */
+  applyCookie(stored: boolean): string | undefined {
+    const { response, request, state } = this;
+    if (this.cookieApplied || response.headersSent) return undefined;
+    this.cookieApplied = true;
+    const { config } = this.manager;
+    const secureRequest = isSecureRequest(request, config.proxy);
+    const decision = cookieDecisionOf({
+      idIsString: typeof request.sessionID === 'string',
+      secureOnly: state.cookie.secure === true,
+      secureRequest,
+      storedAndKept: stored && request.session === this.session,
+      idChanged: state.idChanged,
+      resign: this.resign,
+      rolling: config.rolling,
+      persistent: state.cookie.originalMaxAge !== null,
+      wroteChanges: this.wroteChanges,
+      destroyedFromCookie: this.incomingId !== undefined && this.phase === 'destroyed',
+    });
+    if (decision === undefined) return undefined;
+    let header: string;
+    if (decision === 'session') {
+      state.cookie.resetMaxAge();
+      header = state.cookie.serialize(config.name, signSessionId(state.id, config.secrets[0]), secureRequest);
+    } else {
+      header = state.cookie.expired().serialize(config.name, '', secureRequest);
+    }
+    const existing = response.getHeader('Set-Cookie');
+    const others = existing === undefined ? [] : Array.isArray(existing) ? existing : [String(existing)];
+    response.setHeader('Set-Cookie', [...others, header]);
+    state.idChanged = false;
+    return header;
+  }
+
+  /**
+   * A failure that lost nothing does not fail the response; as in express-session, it goes to `next` once
+   * the response has been handed to the connection, and to the logger.
+   */
+  reportAfterResponse(error: unknown): void {
+    this.manager.config.logger.error(
+      'routing-controllers-session: the session could not be touched or stored',
+      error,
+    );
+    const { next } = this;
+    // The client has its answer already: the store's own error, as express-session passes it.
+    const reported =
+      error instanceof SessionStoreUnavailableError && error.cause !== undefined ? error.cause : error;
+    if (next) this.response.once('finish', () => next(reported));
+  }
+
+  /**
+   * Answers a request whose save or whose deferred end failed: the error goes to the logger, the client gets
+   * the error's status and message (a generic one for errors that are not ours), or, when the headers are
+   * already out, a closed connection. Never throws.
+   */
+  fail(error: unknown): void {
+    this.manager.config.logger.error(
+      'routing-controllers-session: the response failed while the session was saved',
+      error,
+    );
+    renderSessionError(this.response, error);
   }
 }

@@ -39,14 +39,15 @@ export function hookResponse(response: ServerResponse, session: SessionAtRespons
     write: response.write as Method,
     end: response.end as Method,
   };
-  const unhook = () => Object.assign(response, original);
+  // `end` stays hooked once the response is on its way: a second call is ignored
+  const unhook = () => Object.assign(response, { writeHead: original.writeHead, write: original.write });
+  const unhookAll = () => Object.assign(response, original);
   /** After a failure has been answered, the app's later calls go nowhere instead of writing after the end. */
   const discardLaterCalls = () =>
     Object.assign(response, { writeHead: () => response, write: () => true, end: () => response });
   let held: Array<() => void> | undefined;
   let drainOwed = false;
   let saveFailed = false;
-  let ended = false;
   let saving: Promise<unknown> | undefined;
 
   /** Holds the response while the store work runs, then replays the calls made meanwhile, or fails it. */
@@ -68,7 +69,7 @@ export function hookResponse(response: ServerResponse, session: SessionAtRespons
             resume(!saveFailed);
             for (const call of calls) call();
           } catch (failure) {
-            unhook();
+            unhookAll();
             session.fail(failure);
             discardLaterCalls();
             return;
@@ -118,12 +119,11 @@ export function hookResponse(response: ServerResponse, session: SessionAtRespons
     },
 
     end: (...args) => {
-      if (ended) return response;
       if (held) {
         later('end', args);
         return response;
       }
-      ended = true;
+      if (response.writableEnded) return response;
       const work = session.workAtEnd();
       let failedNow: unknown;
       let doneNow = false;

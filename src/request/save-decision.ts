@@ -49,6 +49,9 @@ export interface SavePlan {
   reason: SaveReason | undefined;
   changes: SessionChanges;
   changed: boolean;
+  /** The cookie's settings and the flash keys as this plan saves them. */
+  cookieSettings: string;
+  flash: { aged: string[]; flashed: string[] } | undefined;
   /** The data cannot be stored (a cycle or a BigInt put in a value after it was set): the save fails with it. */
   error?: unknown;
 }
@@ -77,15 +80,20 @@ export function planSave(
     saveUninitialized: options.saveUninitialized,
     resave: options.resave,
   };
+  const cookieSettings = state.cookie.settings();
+  const flashChanged = state.agedFlashKeys.length > 0 || state.flashedKeys.size > 0;
+  const flash = flashChanged
+    ? { aged: [...state.agedFlashKeys], flashed: [...state.flashedKeys] }
+    : undefined;
   let changes: SessionChanges;
   try {
     changes = state.tracker.changes();
   } catch (error) {
-    return { reason: saveReasonOf({ ...facts, changed: true }), changes: noChanges, changed: false, error };
+    const reason = saveReasonOf({ ...facts, changed: true });
+    return { reason, changes: noChanges, changed: false, cookieSettings, flash, error };
   }
   const cookieChanged =
-    state.storedCookieSettings !== undefined && state.cookie.settings() !== state.storedCookieSettings;
-  const changed =
-    hasChanges(changes) || state.agedFlashKeys.length > 0 || state.flashedKeys.size > 0 || cookieChanged;
-  return { reason: saveReasonOf({ ...facts, changed }), changes, changed };
+    state.storedCookieSettings !== undefined && cookieSettings !== state.storedCookieSettings;
+  const changed = hasChanges(changes) || flashChanged || cookieChanged;
+  return { reason: saveReasonOf({ ...facts, changed }), changes, changed, cookieSettings, flash };
 }

@@ -4,7 +4,7 @@ import { getMetadataStorage, validate } from 'class-validator';
 import { SessionConfigError } from '../errors';
 import type { ResolvedSessionConfig } from '../config/options';
 import { SessionValidationError } from '../errors';
-import type { LifecycleChecks } from '../manager';
+import type { SessionChecks } from '../manager';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type ClassConstructor<T = unknown> = new (...args: any[]) => T;
@@ -79,7 +79,7 @@ export function assertSchemaVisible(schema: ClassConstructor): void {
 }
 
 /** The lifecycle checks for the app's session schema: refuse invalid saves, discard or refuse invalid loads. */
-export function schemaChecks(config: ResolvedSessionConfig): LifecycleChecks {
+export function schemaChecks(config: ResolvedSessionConfig): SessionChecks {
   const schema = config.schema as ClassConstructor | undefined;
   if (!schema) return {};
   assertSchemaVisible(schema);

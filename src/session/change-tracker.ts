@@ -150,6 +150,28 @@ export class ChangeTracker {
   }
 
   /**
+   * What a save stored becomes the baseline: the keys it set, as the JSON it wrote, and the keys it removed.
+   * What the app changed after that save was planned still differs from this baseline, so the next save
+   * carries it (a key set after the first byte of the response, or after an un-awaited `save()`).
+   */
+  commit(saved: SessionChanges): void {
+    const baselineJson = new Map(this.baselineJson);
+    for (const key of saved.removed) {
+      delete this.baseline[key];
+      baselineJson.delete(key);
+      this.snapshots.delete(key);
+    }
+    for (const key in saved.json) {
+      const json = saved.json[key]!;
+      this.baseline[key] = JSON.parse(json);
+      baselineJson.set(key, json);
+      this.snapshots.set(key, json);
+      this.dirty.delete(key);
+    }
+    this.baselineJson = baselineJson;
+  }
+
+  /**
    * Makes `data` (read from, or just written to, the store) the new baseline. Values the app may still hold
    * (handed out or written by it) are snapshotted again, so later changes to them count.
    */

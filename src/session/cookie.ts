@@ -114,6 +114,13 @@ export class SessionCookie {
     return cookie;
   }
 
+  /** The same cookie already expired: what makes a browser drop the cookie it holds (same path and domain). */
+  expired(): SessionCookie {
+    const cookie = SessionCookie.restore({ ...this.toJSON(), originalMaxAge: null }, {});
+    cookie.expiresAt = new Date(0);
+    return cookie;
+  }
+
   /** The cookie's settings, without its moving expiry: what a session keeps when it differs from the configured ones. */
   settings(): string {
     const { originalMaxAge, httpOnly, sameSite, path, secure, domain, partitioned, priority } = this;

@@ -1,48 +1,58 @@
-import type { SessionCookieJSON } from '../session/cookie';
 import type { SessionRecord } from './record';
+
+export type { SessionRecord, SessionRecordMeta } from './record';
 
 /** One request's change to a stored session: only the keys it set or removed, and its meta. */
 export interface SessionChange {
   /** Data keys set, each as its JSON. */
   set: Record<string, string>;
   removed: string[];
-  meta: { createdAt: number; lastSeenAt: number; cookie?: SessionCookieJSON };
+  meta: SessionRecord['meta'] & { flash?: undefined };
   /** The session is new: write it even though it is not stored yet. */
   create: boolean;
+  /** The change holds the whole session: keys it does not set are dropped (express-session's `store.set`). */
+  replace?: boolean;
   /** Flash keys: those this request aged leave the stored list, those it flashed join it; undefined: unchanged. */
   flash?: { aged: string[]; flashed: string[] };
 }
 
-/**
- * A store that applies a change to a session atomically in its own way (the Redis driver: one script), so a
- * save needs no lock and no re-read, merges with every other request's change, and never brings back a
- * removed session: `'gone'` when the session is not stored and the change does not create it.
- */
-export interface AtomicSessionStore {
-  readSession(key: string): Promise<SessionRecord | typeof unreadableSession | undefined>;
-  applySession(key: string, change: SessionChange, expiresAt: number): Promise<'saved' | 'gone'>;
-  /**
-   * The same apply done at once, for a store in this process (memory): the response then needs no hold.
-   * Undefined: not now (use applySession).
-   */
-  applySessionNow?(key: string, change: SessionChange, expiresAt: number): 'saved' | 'gone' | undefined;
-  removeSession(key: string): Promise<void>;
-}
-
-/**
- * The flash keys stored after a change: the stored ones that the change did not age (another request may have
- * flashed them meanwhile), then the ones it flashed, each once. Unchanged when the change leaves flash alone.
- */
-export function flashKeysAfter(stored: readonly string[], change: Pick<SessionChange, 'flash'>): string[] {
-  if (!change.flash) return [...stored];
-  const { aged, flashed } = change.flash;
-  return [...new Set([...stored.filter((name) => !aged.includes(name)), ...flashed])];
-}
+/** 'gone': the session was removed since it was read and the change does not create it; nothing was written. */
+export type ApplyResult = 'saved' | 'gone';
 
 /** A stored value that is not a session record (corrupt, or put there by something else). */
 export const unreadableSession = Symbol('unreadable session');
 
-export function isAtomicSessionStore(store: unknown): store is AtomicSessionStore {
-  const candidate = store as Partial<AtomicSessionStore> | null;
-  return typeof candidate?.applySession === 'function' && typeof candidate.readSession === 'function';
+export type ReadResult = SessionRecord | typeof unreadableSession | undefined;
+
+/** A value kept beside the sessions (the user index), as `updateValue` writes it; undefined removes it. */
+export type ValueUpdate = { value: unknown; expiresAt?: number } | undefined;
+
+/**
+ * The one contract beneath every store: the built-in drivers implement it directly, Keyv stores and
+ * express-session stores through adapters. A failure is always a rejected promise, never an undefined.
+ * Keys are store keys (the hash of a session id, or the raw id for an express-session store).
+ */
+export interface SessionStore {
+  /** For errors and logs: the driver and where it keeps sessions. */
+  readonly name: string;
+  /** The store keeps express-session's raw session ids as keys (a store migrated from express-session). */
+  readonly keepsRawIds?: boolean;
+  /** False while an express-session store says it is disconnected. */
+  readonly connected?: boolean;
+  read(key: string): Promise<ReadResult>;
+  /** Merges the change into the stored session in one step that no other apply or remove can interleave. */
+  apply(key: string, change: SessionChange, expiresAt: number): Promise<ApplyResult>;
+  /** The same apply done at once by a store in this process; undefined: not now (use `apply`). */
+  applyNow?(key: string, change: SessionChange, expiresAt: number): ApplyResult | undefined;
+  /** Removes a session, ordered with `apply`: an apply that read it before cannot write it back. True if it was there. */
+  remove(key: string): Promise<boolean>;
+  /** When the session at a key expires (ms since epoch), where the store can tell. */
+  expiryOf?(key: string): Promise<number | undefined>;
+  /** Every live session, by store key. */
+  list(): AsyncIterable<[string, SessionRecord]>;
+  readValue(key: string): Promise<unknown>;
+  /** Reads, changes and writes a value with no other update of that key in between (across processes where the store is shared). */
+  updateValue(key: string, update: (current: unknown) => ValueUpdate | Promise<ValueUpdate>): Promise<void>;
+  clear(): Promise<void>;
+  close(): Promise<void>;
 }

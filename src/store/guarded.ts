@@ -1,61 +1,110 @@
-import type { Keyv } from 'keyv';
 import type { SessionLogger } from '../config/options';
-import { withDeadline } from './deadline';
 import { SessionStoreUnavailableError } from '../errors';
-
-interface StoreWatch {
-  /** The last failure of an operation on each key, until the caller of that operation collects it. */
-  failures: Map<string, unknown>;
-}
-
-const watches = new WeakMap<Keyv, StoreWatch>();
+import { storeKeyOf } from '../session/ids';
+import type { ApplyResult, SessionChange, SessionRecord, SessionStore, ValueUpdate } from './contract';
+import { unreadableSession } from './contract';
+import { withDeadline } from './deadline';
 
 /**
- * Keyv turns a failing store operation into `undefined` (or `false`) plus two events, emitted one after the
- * other in the same tick: 'error' with the error, then 'stat:error' with the key. Pairing them pins each
- * failure to its key, so the caller can tell "the store failed" from "no session". An 'error' that no
- * 'stat:error' follows (a connection dropping) is logged.
+ * The store as the request path calls it: session ids hashed into store keys (raw for an express-session
+ * store, so a migrating app's sessions stay valid), every call bounded by storeTimeout, every failure a
+ * SessionStoreUnavailableError, and a stored value that is not a session counted as none (reported once).
  */
-export function watchStoreErrors(keyv: Keyv, logger: SessionLogger): void {
-  if (watches.has(keyv)) return;
-  const watch: StoreWatch = { failures: new Map() };
-  watches.set(keyv, watch);
-  let unpaired: unknown;
-  keyv.on('error', (error: unknown) => {
-    unpaired = error;
-    queueMicrotask(() => {
-      if (unpaired !== error) return;
-      unpaired = undefined;
-      logger.error('routing-controllers-session: session store error', error);
-    });
-  });
-  keyv.on('stat:error', (event: { key?: string }) => {
-    if (event.key !== undefined && unpaired !== undefined) watch.failures.set(event.key, unpaired);
-    unpaired = undefined;
-  });
-}
+export class GuardedStore {
+  readonly name: string;
+  private readonly reportedKeys = new Set<string>();
 
-/** Runs one store operation on `key`; a store error or a time-out becomes SessionStoreUnavailableError. */
-export async function callStore<T>(
-  keyv: Keyv,
-  storeName: string,
-  timeoutMs: number,
-  key: string,
-  operation: () => Promise<T>,
-): Promise<T> {
-  const failures = watches.get(keyv)?.failures;
-  failures?.delete(key);
-  try {
-    const result = await withDeadline(operation(), timeoutMs, () => `no answer within ${timeoutMs} ms`);
-    if (failures?.has(key)) {
-      const failure = failures.get(key);
-      failures.delete(key);
-      throw failure;
+  constructor(
+    readonly store: SessionStore,
+    private readonly timeoutMs: number,
+    private readonly logger: SessionLogger,
+  ) {
+    this.name = store.name;
+  }
+
+  get connected(): boolean {
+    return this.store.connected !== false;
+  }
+
+  get keepsRawIds(): boolean {
+    return this.store.keepsRawIds === true;
+  }
+
+  keyOf(sessionId: string): string {
+    return this.keepsRawIds ? sessionId : storeKeyOf(sessionId);
+  }
+
+  private async call<T>(operation: () => Promise<T>): Promise<T> {
+    try {
+      return await withDeadline(operation(), this.timeoutMs, () => `no answer within ${this.timeoutMs} ms`);
+    } catch (error) {
+      throw error instanceof SessionStoreUnavailableError
+        ? error
+        : new SessionStoreUnavailableError(this.name, error);
     }
-    return result;
-  } catch (error) {
-    throw error instanceof SessionStoreUnavailableError
-      ? error
-      : new SessionStoreUnavailableError(storeName, error);
+  }
+
+  /** The session at a store key; a corrupt or foreign value counts as no session. */
+  async readKey(key: string): Promise<SessionRecord | undefined> {
+    const stored = await this.call(() => this.store.read(key));
+    if (stored !== unreadableSession) return stored;
+    this.reportUnreadable(key);
+    return undefined;
+  }
+
+  read(sessionId: string): Promise<SessionRecord | undefined> {
+    return this.readKey(this.keyOf(sessionId));
+  }
+
+  apply(sessionId: string, change: SessionChange, expiresAt: number): Promise<ApplyResult> {
+    const key = this.keyOf(sessionId);
+    return this.call(() => this.store.apply(key, change, expiresAt));
+  }
+
+  /** The apply done at once by a store in this process; undefined when the store cannot now. Throws as apply rejects. */
+  applyNow(sessionId: string, change: SessionChange, expiresAt: number): ApplyResult | undefined {
+    if (!this.store.applyNow) return undefined;
+    try {
+      return this.store.applyNow(this.keyOf(sessionId), change, expiresAt);
+    } catch (error) {
+      throw new SessionStoreUnavailableError(this.name, error);
+    }
+  }
+
+  /** True when the session was still stored. */
+  removeKey(key: string): Promise<boolean> {
+    return this.call(() => this.store.remove(key));
+  }
+
+  remove(sessionId: string): Promise<boolean> {
+    return this.removeKey(this.keyOf(sessionId));
+  }
+
+  async *list(): AsyncGenerator<[string, SessionRecord]> {
+    try {
+      yield* this.store.list();
+    } catch (error) {
+      throw new SessionStoreUnavailableError(this.name, error);
+    }
+  }
+
+  readValue(key: string): Promise<unknown> {
+    return this.call(() => this.store.readValue(key));
+  }
+
+  updateValue(key: string, update: (current: unknown) => ValueUpdate | Promise<ValueUpdate>): Promise<void> {
+    return this.call(() => this.store.updateValue(key, update));
+  }
+
+  clear(): Promise<void> {
+    return this.call(() => this.store.clear());
+  }
+
+  private reportUnreadable(key: string): void {
+    if (this.reportedKeys.has(key) || this.reportedKeys.size >= 1000) return;
+    this.reportedKeys.add(key);
+    this.logger.warn(
+      `routing-controllers-session: the stored session ${key} in ${this.name} is not a session record; it counts as no session.`,
+    );
   }
 }

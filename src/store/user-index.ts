@@ -1,11 +1,9 @@
 import { sha256 } from '../session/ids';
 import { userIndexKeyPrefix } from './user-index-key';
-
-export { isUserIndexKey } from './user-index-key';
 import { SessionConfigError } from '../errors';
 import type { SessionRecord } from './record';
 import type { SessionDataRecord } from '../session/session';
-import type { SessionRecords } from './session-records';
+import type { GuardedStore } from './guarded';
 
 /** One session of a user, as `listUserSessions()` reports it. `id` is the at-rest hash, never the cookie value. */
 export interface UserSessionInfo {
@@ -50,11 +48,11 @@ export class UserSessionIndex {
   private readonly path: string[];
 
   constructor(
-    private readonly records: SessionRecords,
+    private readonly store: GuardedStore,
     userKey: string,
     private readonly lifetimeMs: number | undefined,
   ) {
-    if (!records.hashesSessionIds) {
+    if (store.keepsRawIds) {
       throw new SessionConfigError(
         'Option userKey needs a Keyv store (a driver, a Keyv or a Keyv adapter); an express-session store cannot hold the user index.',
       );
@@ -66,47 +64,42 @@ export class UserSessionIndex {
     return userIdAt(data, this.path);
   }
 
+  keyOf(sessionId: string): string {
+    return this.store.keyOf(sessionId);
+  }
+
   private indexKey(userId: string): string {
     return userIndexKeyPrefix + sha256(userId, 'base64url');
   }
 
-  private async update(
+  private update(
     userId: string,
     change: (sessions: Record<string, IndexEntry>) => void | Promise<void>,
   ): Promise<void> {
-    const key = this.indexKey(userId);
-    await this.records.withKeyLock(key, async () => {
-      const stored = (await this.records.getValue(key)) as UserIndexRecord | undefined;
-      const sessions = { ...stored?.sessions };
+    return this.store.updateValue(this.indexKey(userId), async (stored) => {
+      const sessions = { ...(stored as UserIndexRecord | undefined)?.sessions };
       await change(sessions);
-      if (Object.keys(sessions).length === 0) await this.records.removeKey(key);
-      else await this.records.setValue(key, { sessions }, this.lifetimeMs && Date.now() + this.lifetimeMs);
+      if (Object.keys(sessions).length === 0) return undefined;
+      return { value: { sessions }, expiresAt: this.lifetimeMs && Date.now() + this.lifetimeMs };
     });
   }
 
-  /** Moves a session's entry when the user id in it changed (login, logout, another user). */
-  async relink(
-    sessionKey: string,
-    previousUser: string | undefined,
-    nextUser: string | undefined,
-    userAgent: string | undefined,
-  ): Promise<void> {
-    if (previousUser === nextUser) return;
-    if (previousUser !== undefined)
-      await this.update(previousUser, (sessions) => void delete sessions[sessionKey]);
-    if (nextUser !== undefined) await this.add(nextUser, sessionKey, userAgent);
+  /** Drops a session from its user's entry (logout, another user, removal). */
+  async unlink(userId: string, sessionKey: string): Promise<void> {
+    await this.update(userId, (sessions) => void delete sessions[sessionKey]);
   }
 
   /**
-   * Adds a session to its user's entry, keeping the entry bounded: entries of sessions that are gone are
+   * Adds a session to its user's entry before the session carries the user (an entry for a session that is
+   * not stored is harmless and pruned), keeping the entry bounded: entries of sessions that are gone are
    * pruned, and past maxSessionsPerUser the oldest sessions are signed out (dropping them from the index
    * alone would leave sessions that "sign out everywhere" cannot reach).
    */
-  private async add(userId: string, sessionKey: string, userAgent: string | undefined): Promise<void> {
+  async add(userId: string, sessionKey: string, userAgent: string | undefined): Promise<void> {
     let signedOut: string[] = [];
     await this.update(userId, async (sessions) => {
-      const listed = Object.keys(sessions);
-      const records = await Promise.all(listed.map((key) => this.records.readKey(key)));
+      const listed = Object.keys(sessions).filter((key) => key !== sessionKey);
+      const records = await Promise.all(listed.map((key) => this.store.readKey(key)));
       listed.forEach((key, index) => records[index] === undefined && delete sessions[key]);
       sessions[sessionKey] = {
         ...(userAgent ? { userAgent: userAgent.slice(0, longestUserAgent) } : {}),
@@ -116,15 +109,15 @@ export class UserSessionIndex {
       signedOut = byAge.slice(0, Math.max(0, byAge.length - maxSessionsPerUser)).map(([key]) => key);
       for (const key of signedOut) delete sessions[key];
     });
-    for (const key of signedOut) await this.records.removeSessionKey(key);
+    for (const key of signedOut) await this.store.removeKey(key);
   }
 
   private async liveSessions(userId: string): Promise<Array<[string, IndexEntry, SessionRecord]>> {
-    const stored = (await this.records.getValue(this.indexKey(userId))) as UserIndexRecord | undefined;
+    const stored = (await this.store.readValue(this.indexKey(userId))) as UserIndexRecord | undefined;
     const live: Array<[string, IndexEntry, SessionRecord]> = [];
     const gone: string[] = [];
     for (const [sessionKey, entry] of Object.entries(stored?.sessions ?? {})) {
-      const record = await this.records.readKey(sessionKey);
+      const record = await this.store.readKey(sessionKey);
       if (record && this.userOf(record.data) === userId) live.push([sessionKey, entry, record]);
       else gone.push(sessionKey);
     }
@@ -135,7 +128,7 @@ export class UserSessionIndex {
   /** The user's live sessions; `current` (a raw session id, e.g. `request.sessionID`) marks the asking device. */
   async list(userId: string | number, current?: string): Promise<UserSessionInfo[]> {
     const sessions = await this.liveSessions(String(userId));
-    const currentKey = current === undefined ? undefined : this.records.keyOf(current);
+    const currentKey = current === undefined ? undefined : this.store.keyOf(current);
     return sessions.map(([id, entry, record]) => ({
       id,
       createdAt: record.meta.createdAt,
@@ -148,11 +141,11 @@ export class UserSessionIndex {
   /** Deletes every session of the user but `except` (a raw session id: the current device); resolves to how many. */
   async revoke(userId: string | number, except?: string): Promise<number> {
     const user = String(userId);
-    const kept = except === undefined ? undefined : this.records.keyOf(except);
+    const kept = except === undefined ? undefined : this.store.keyOf(except);
     const revoked = (await this.liveSessions(user))
       .map(([sessionKey]) => sessionKey)
       .filter((key) => key !== kept);
-    for (const sessionKey of revoked) await this.records.removeSessionKey(sessionKey);
+    for (const sessionKey of revoked) await this.store.removeKey(sessionKey);
     await this.update(user, (sessions) => revoked.forEach((key) => delete sessions[key]));
     return revoked.length;
   }

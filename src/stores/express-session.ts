@@ -1,9 +1,17 @@
 import { EventEmitter } from 'node:events';
 import type { SessionCookieJSON } from '../session/cookie';
-import type { SessionRecord } from '../store/record';
+import type {
+  ApplyResult,
+  ReadResult,
+  SessionChange,
+  SessionRecord,
+  SessionStore,
+  ValueUpdate,
+} from '../store/contract';
+import { KeyedLock } from '../store/keyed-lock';
+import { recordAfter } from '../store/merge';
 import { asSessionRecord } from '../store/record';
 import { createDataRecord } from '../session/change-tracker';
-import { KeyvAdapterBase } from './adapter-base';
 
 type NodeCallback<T = unknown> = (error?: unknown, result?: T) => void;
 
@@ -26,11 +34,6 @@ export interface ExpressSessionRecord {
   [key: string]: unknown;
 }
 
-export interface KeyvEnvelope {
-  value: SessionRecord;
-  expires?: number;
-}
-
 export function isExpressSessionStore(candidate: unknown): candidate is ExpressSessionStore {
   const store = candidate as Partial<ExpressSessionStore> | null;
   return (
@@ -45,7 +48,7 @@ function call<T>(operation: (callback: NodeCallback<T>) => void): Promise<T | un
 }
 
 /** A stored session in express-session's shape, `{ cookie, ...data }`. */
-export function toExpressRecord({ value: record, expires }: KeyvEnvelope): ExpressSessionRecord {
+export function toExpressRecord(record: SessionRecord, expires: number | undefined): ExpressSessionRecord {
   const { cookie, createdAt, lastSeenAt, flash } = record.meta;
   return {
     ...record.data,
@@ -63,7 +66,9 @@ export function toExpressRecord({ value: record, expires }: KeyvEnvelope): Expre
 }
 
 /** A session in express-session's shape as our record and expiry; undefined when it has no cookie object. */
-export function fromExpressRecord(stored: ExpressSessionRecord): KeyvEnvelope | undefined {
+export function fromExpressRecord(
+  stored: ExpressSessionRecord,
+): { record: SessionRecord; expires: number | undefined } | undefined {
   const { cookie, ...data } = stored;
   if (typeof cookie !== 'object' || cookie === null) return undefined;
   const { createdAt, lastSeenAt, flash, ...cookieJson } = cookie;
@@ -78,21 +83,33 @@ export function fromExpressRecord(stored: ExpressSessionRecord): KeyvEnvelope | 
       ...(flash ? { flash } : {}),
     },
   });
-  return record && { value: record, expires: Number.isNaN(expires) ? undefined : expires };
+  return record && { record, expires: Number.isNaN(expires) ? undefined : expires };
 }
 
 /**
- * Lets an express-session store serve as a Keyv storage adapter, so an app migrating from express-session
- * keeps its store and its users' sessions: keys are the raw session ids and records keep express-session's
- * `{ cookie, ...data }` shape. Used with Keyv's serialization turned off.
+ * An express-session store (connect-redis, connect-pg-simple, ...) as a session store, so an app moving from
+ * express-session keeps its store and its users' sessions: keys are the raw session ids and records keep
+ * express-session's `{ cookie, ...data }` shape. A change is applied by read, merge and write under a lock
+ * of this process. It cannot hold the user index.
  */
-export class ExpressStoreAdapter extends KeyvAdapterBase {
-  constructor(readonly store: ExpressSessionStore) {
-    super();
-    if (store instanceof EventEmitter) store.on('error', (error: unknown) => this.emit('error', error));
+export class ExpressSessionStoreAdapter implements SessionStore {
+  readonly keepsRawIds = true;
+  connected = true;
+  private readonly lock = new KeyedLock();
+
+  constructor(
+    readonly store: ExpressSessionStore,
+    readonly name: string,
+    logError: (error: unknown) => void,
+  ) {
+    if (store instanceof EventEmitter) {
+      store.on('error', logError);
+      store.on('disconnect', () => (this.connected = false));
+      store.on('connect', () => (this.connected = true));
+    }
   }
 
-  async get(key: string): Promise<unknown> {
+  private async get(key: string): Promise<SessionRecord | undefined> {
     const stored = await call<ExpressSessionRecord | null>((done) => this.store.get(key, done)).catch(
       (error: unknown) => {
         // express-session's own reading: a store (session-file-store) that reports a missing session as ENOENT
@@ -100,22 +117,59 @@ export class ExpressStoreAdapter extends KeyvAdapterBase {
         throw error;
       },
     );
-    return stored ? fromExpressRecord(stored) : undefined;
+    return stored ? fromExpressRecord(stored)?.record : undefined;
   }
 
-  protected async setUntil(key: string, value: unknown): Promise<boolean> {
-    const expressRecord = toExpressRecord(value as KeyvEnvelope);
-    await call((done) => this.store.set(key, expressRecord, done));
-    return true;
+  read(key: string): Promise<ReadResult> {
+    return this.get(key);
   }
 
-  async delete(key: string): Promise<boolean> {
-    await call((done) => this.store.destroy(key, done));
-    return true;
+  apply(key: string, change: SessionChange, expiresAt: number): Promise<ApplyResult> {
+    return this.lock.run(key, async () => {
+      const stored = change.create ? undefined : await this.get(key);
+      if (stored === undefined && !change.create) return 'gone';
+      const record = toExpressRecord(recordAfter(stored, change), expiresAt);
+      await call((done) => this.store.set(key, record, done));
+      return 'saved';
+    });
+  }
+
+  remove(key: string): Promise<boolean> {
+    return this.lock.run(key, async () => {
+      const existed = (await this.get(key)) !== undefined;
+      await call((done) => this.store.destroy(key, done));
+      return existed;
+    });
+  }
+
+  async *list(): AsyncGenerator<[string, SessionRecord]> {
+    const { all } = this.store as { all?: (callback: NodeCallback<unknown>) => void };
+    if (typeof all !== 'function') throw new Error('this express-session store cannot list its sessions');
+    const listed = await call<unknown>((done) => all.call(this.store, done));
+    const entries = Array.isArray(listed)
+      ? listed.map((stored: ExpressSessionRecord & { id?: string }) => [stored.id, stored] as const)
+      : Object.entries((listed ?? {}) as Record<string, ExpressSessionRecord>);
+    for (const [key, stored] of entries) {
+      const parsed = typeof key === 'string' ? fromExpressRecord(stored) : undefined;
+      if (parsed) yield [key as string, parsed.record];
+    }
+  }
+
+  async readValue(): Promise<unknown> {
+    return undefined;
+  }
+
+  async updateValue(
+    _key: string,
+    _update: (current: unknown) => ValueUpdate | Promise<ValueUpdate>,
+  ): Promise<void> {
+    throw new Error('an express-session store cannot hold values beside the sessions');
   }
 
   async clear(): Promise<void> {
     const { store } = this;
     if (store.clear) await call((done) => store.clear!(done));
   }
+
+  async close(): Promise<void> {}
 }

@@ -1,54 +1,47 @@
 import { EventEmitter } from 'node:events';
 import type { Keyv } from 'keyv';
+import { expiresAt, sessionLimits } from '../config/lifetime';
+import { SessionValidationError } from '../errors';
+import type { SessionManager } from '../manager';
+import type { SessionChange } from '../store/contract';
 import type { SessionRecord } from '../store/record';
 import type { ExpressSessionRecord } from './express-session';
 import { fromExpressRecord, toExpressRecord } from './express-session';
-import { SessionValidationError } from '../errors';
 
 type Callback<T> = (error: unknown, result?: T) => void;
-
-/** What `request.sessionStore` needs from the lifecycle: sessions by their raw ids, under their locks. */
-export interface StoredSessions {
-  readonly keyv: Keyv;
-  read(sessionId: string): Promise<SessionRecord | undefined>;
-  write(sessionId: string, record: SessionRecord, expiresAt: number | undefined): Promise<void>;
-  touch(sessionId: string, expiresAt: number | undefined): Promise<void>;
-  remove(sessionId: string): Promise<void>;
-  list(): AsyncIterable<[string, SessionRecord]>;
-}
 
 function settle<T>(operation: Promise<T>, callback: Callback<T> | undefined): Promise<T> {
   if (callback) operation.then((result) => callback(null, result), callback);
   return operation;
 }
 
-const expressRecordOf = (record: SessionRecord) => toExpressRecord({ value: record, expires: undefined });
-
 /**
  * `request.sessionStore`: express-session's Store API (get, set, destroy, touch, all, length, clear) over
  * whatever store is configured, so code written for express-session (`req.sessionStore.destroy(sid, cb)` to
  * sign out another device) keeps working. Every method takes a callback and also returns a Promise.
- * With the Keyv drivers, `all()` is keyed by the at-rest hash of each id, never the id itself.
+ * With the hashing stores, `all()` is keyed by the at-rest hash of each id, never the id itself.
  */
-export class ExpressStoreApi extends EventEmitter {
-  constructor(private readonly sessions: StoredSessions) {
+export class SessionStoreApi extends EventEmitter {
+  constructor(private readonly manager: SessionManager) {
     super();
   }
 
-  /** The Keyv that holds the sessions. */
+  /** The sessions as a Keyv. */
   get keyv(): Keyv {
-    return this.sessions.keyv;
+    return this.manager.keyv;
   }
 
   get(sid: string, callback?: Callback<ExpressSessionRecord | null>): Promise<ExpressSessionRecord | null> {
-    const read = this.sessions.read(sid).then((record) => (record ? expressRecordOf(record) : null));
+    const read = this.manager
+      .readLive(sid)
+      .then((record) => (record ? toExpressRecord(record, undefined) : null));
     return settle(read, callback);
   }
 
   set(sid: string, session: ExpressSessionRecord, callback?: Callback<void>): Promise<void> {
     const parsed = fromExpressRecord(session);
     const written = parsed
-      ? this.sessions.write(sid, parsed.value, parsed.expires)
+      ? this.write(sid, parsed.record, parsed.expires)
       : Promise.reject(
           new SessionValidationError('sessionStore.set() takes a session with a cookie object.'),
         );
@@ -57,11 +50,15 @@ export class ExpressStoreApi extends EventEmitter {
 
   touch(sid: string, session: ExpressSessionRecord, callback?: Callback<void>): Promise<void> {
     const expires = fromExpressRecord(session)?.expires;
-    return settle(this.sessions.touch(sid, expires), callback);
+    return settle(this.extend(sid, expires), callback);
   }
 
   destroy(sid: string, callback?: Callback<void>): Promise<void> {
-    return settle(this.sessions.remove(sid), callback);
+    const removed = this.manager.store
+      .read(sid)
+      .then((stored) => this.manager.removeSession(sid, stored?.data))
+      .then(() => undefined);
+    return settle(removed, callback);
   }
 
   all(
@@ -69,7 +66,8 @@ export class ExpressStoreApi extends EventEmitter {
   ): Promise<Record<string, ExpressSessionRecord>> {
     const listed = (async () => {
       const all: Record<string, ExpressSessionRecord> = {};
-      for await (const [key, record] of this.sessions.list()) all[key] = expressRecordOf(record);
+      for await (const [key, record] of this.manager.store.list())
+        all[key] = toExpressRecord(record, undefined);
       return all;
     })();
     return settle(listed, callback);
@@ -83,6 +81,48 @@ export class ExpressStoreApi extends EventEmitter {
   }
 
   clear(callback?: Callback<void>): Promise<void> {
-    return settle(this.sessions.keyv.clear(), callback);
+    return settle(this.manager.store.clear(), callback);
+  }
+
+  private expiryOf(record: SessionRecord, createdAt: number, now: number): number {
+    return expiresAt(
+      sessionLimits(this.manager.config, record.meta.cookie?.originalMaxAge ?? null),
+      createdAt,
+      now,
+    );
+  }
+
+  /** Stores a session given whole in place of the stored one, keeping its creation time and its user's index. */
+  private async write(sid: string, record: SessionRecord, expires: number | undefined): Promise<void> {
+    const { store, userIndex } = this.manager;
+    const stored = await store.read(sid);
+    const now = Date.now();
+    const createdAt = stored?.meta.createdAt ?? record.meta.createdAt;
+    const { flash, ...meta } = record.meta;
+    const set: Record<string, string> = {};
+    for (const [name, value] of Object.entries(record.data)) set[name] = JSON.stringify(value);
+    const change: SessionChange = {
+      set,
+      removed: [],
+      meta: { ...meta, createdAt, lastSeenAt: now },
+      create: true,
+      replace: true,
+      flash: { aged: [], flashed: flash ?? [] },
+    };
+    const [before, after] = [userIndex?.userOf(stored?.data), userIndex?.userOf(record.data)];
+    const key = store.keyOf(sid);
+    if (after !== undefined && after !== before) await userIndex!.add(after, key, undefined);
+    await store.apply(sid, change, expires ?? this.expiryOf(record, createdAt, now));
+    if (before !== undefined && before !== after) await userIndex!.unlink(before, key);
+  }
+
+  /** Extends a stored session's life (`store.touch`); a session that is not stored stays so. */
+  private async extend(sid: string, expires: number | undefined): Promise<void> {
+    const stored = await this.manager.store.read(sid);
+    if (!stored) return;
+    const now = Date.now();
+    const { flash: _flash, ...meta } = stored.meta;
+    const change: SessionChange = { set: {}, removed: [], meta: { ...meta, lastSeenAt: now }, create: false };
+    await this.manager.store.apply(sid, change, expires ?? this.expiryOf(stored, stored.meta.createdAt, now));
   }
 }
