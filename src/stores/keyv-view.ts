@@ -131,11 +131,18 @@ export function keyvViewOf(sessions: SessionStore): Keyv {
     serialize: JSON.stringify,
     deserialize: JSON.parse,
   };
-  return new Keyv({
-    store: new KeyvViewAdapter(sessions),
+  const adapter = new KeyvViewAdapter(sessions);
+  const keyv = new Keyv({
+    store: adapter,
     namespace: undefined,
     ...plainJson,
   } as unknown as ConstructorParameters<typeof Keyv>[0]);
+  // keyv 5 gives `iterator` only to the adapters it knows by their dialect
+  const five = keyv as unknown as { iterator?: unknown; generateIterator?: (iterator: unknown) => unknown };
+  if (typeof five.iterator !== 'function' && typeof five.generateIterator === 'function') {
+    five.iterator = five.generateIterator(adapter.iterator.bind(adapter));
+  }
+  return keyv;
 }
 
 /** The session store behind a Keyv made by `keyvViewOf`, if it is one. */
