@@ -17,9 +17,12 @@ export interface ServerProcess {
 export async function startServerChild(
   options: SessionOptions,
   fixture = 'session-server',
+  /** The command that runs node on the script (by default node itself): e.g. inside a PID namespace. */
+  launch: (node: string, script: string) => string[] = (node, script) => [node, script],
 ): Promise<ServerProcess> {
   const serverScript = join(__dirname, '..', 'fixtures', `${fixture}.js`);
-  const child = spawn(process.execPath, [serverScript], {
+  const [command, ...args] = launch(process.execPath, serverScript);
+  const child = spawn(command!, args, {
     env: { ...process.env, SESSION_OPTIONS: JSON.stringify(options) },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

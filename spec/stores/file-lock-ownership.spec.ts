@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { once } from 'node:events';
-import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { spawnSync } from 'node:child_process';
+import { describe, it } from 'node:test';
 import type { SessionOptions } from '../../src';
 import { sessionCookieOf } from '../helpers/app';
 import { plantDeadOwnersLock } from '../helpers/file-locks';
@@ -90,24 +88,16 @@ function pidNamespacesUnavailable(): string | false {
  * with `pid` as its own pid inside it. Killed when the file's tests end.
  */
 async function startServerInPidNamespace(options: SessionOptions, pid: number): Promise<string> {
-  const serverScript = join(__dirname, '..', 'fixtures', 'session-server.js');
-  const command = [
+  const launch = (node: string, script: string) => [
+    'unshare',
+    ...unshareArguments,
     'sh',
     '-c',
     `echo ${pid - 1} > /proc/sys/kernel/ns_last_pid && "$0" "$1"; exit 0`,
-    process.execPath,
-    serverScript,
+    node,
+    script,
   ];
-  const child = spawn('unshare', [...unshareArguments, ...command], {
-    env: { ...process.env, SESSION_OPTIONS: JSON.stringify(options) },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  after(() => {
-    child.kill('SIGKILL');
-  });
-  const [firstLine] = (await once(child.stdout, 'data')) as [Buffer];
-  const { port } = JSON.parse(firstLine.toString()) as { port: number };
-  return `http://127.0.0.1:${port}`;
+  return (await startServerChild(options, 'session-server', launch)).url;
 }
 
 const namespaceRounds = 5;

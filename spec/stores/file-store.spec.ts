@@ -100,7 +100,7 @@ describe('FileStore', () => {
     const store = new FileStore({ directory, lockTimeoutMs: 2000 });
     await store.withLock('s', async () => {
       const token = readlinkSync(lockPathOf(directory, 's'));
-      assert.match(token, new RegExp(`^[0-9a-f]{12}\\.${process.pid}\\.[0-9a-f]{12}$`));
+      assert.match(token, new RegExp(`^[0-9a-f]{12}\\.${process.pid}\\.[0-9a-f]{12}-[0-9a-z]+$`));
     });
     assert.deepEqual(readdirSync(directory), []);
   });

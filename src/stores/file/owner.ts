@@ -24,9 +24,13 @@ const pidSpace = sha256(
   'hex',
 ).slice(0, 12);
 
-/** A name unique to one owner: `<pid space>.<pid>.<random>` (only characters a file name may hold). */
+const processPrefix = `${pidSpace}.${process.pid}.${randomBytes(6).toString('hex')}`;
+let owners = 0;
+
+/** A name unique to one owner: `<pid space>.<pid>.<random of this process>-<count>` (characters a file name may hold). */
 export function newOwnerToken(): string {
-  return `${pidSpace}.${process.pid}.${randomBytes(6).toString('hex')}`;
+  owners += 1;
+  return `${processPrefix}-${owners.toString(36)}`;
 }
 
 function isRunning(pid: number): boolean {
