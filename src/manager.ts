@@ -17,6 +17,8 @@ import { SessionStoreApi } from './stores/session-store-api';
 import { keyvViewOf } from './stores/keyv-view';
 import { KeyvSessionStore } from './stores/keyv';
 import type { Keyv } from 'keyv';
+import { unreadableSession } from './store/contract';
+import { trace, traceError, traceId, tracing } from './trace';
 
 export type { SessionRequest } from './request/request-session';
 
@@ -84,10 +86,17 @@ export class SessionManager {
       ? { ...config.cookie, ...config.cookieFor(request) }
       : config.cookie;
     const cookiePath = cookieOptions.path ?? '/';
-    if (cookiePath !== '/' && !originalPathOf(request).startsWith(cookiePath)) return undefined;
-    if (!this.store.connected) return undefined;
+    if (cookiePath !== '/' && !originalPathOf(request).startsWith(cookiePath)) {
+      if (tracing) trace(`no session: the request is outside the cookie's path ${cookiePath}`);
+      return undefined;
+    }
+    if (!this.store.connected) {
+      if (tracing) trace(`no session: the store ${this.store.name} says it is disconnected`);
+      return undefined;
+    }
     ignoreSecondEnd(response);
     const cookieId = readSessionId(request, config.name, config.secrets);
+    if (tracing && !cookieId) this.traceNoCookie(request);
     const slot: RequestSlot = { owner: this, next, response, cookieOptions, lazy: !cookieId };
     attachSlot(request, slot);
     if (!cookieId) {
@@ -108,6 +117,16 @@ export class SessionManager {
     });
   }
 
+  private traceNoCookie(request: IncomingMessage): void {
+    const header = request.headers.cookie;
+    const sent = typeof header === 'string' && header.includes(`${this.config.name}=`);
+    trace(
+      sent
+        ? 'the session cookie does not verify (tampered, or signed with another secret): a new session, built if the request uses it'
+        : 'no session cookie: a new session, built if the request uses it',
+    );
+  }
+
   /** Builds a new session for a request that came without a cookie, when it first touches it. */
   build(request: IncomingMessage, slot: RequestSlot): RequestSession {
     return new RequestSession(this, request, slot.response, slot.cookieOptions, undefined, slot.next);
@@ -121,13 +140,28 @@ export class SessionManager {
 
   /** The session stored under an id, unless it expired (it is then removed) or fails the schema. */
   async readLive(sessionId: string): Promise<SessionRecord | undefined> {
-    const record = await this.store.read(sessionId);
-    if (!record) return undefined;
+    const record = await this.store.readSession(sessionId);
+    if (record === undefined || record === unreadableSession) {
+      if (tracing) {
+        trace(
+          record === undefined
+            ? `session ${traceId(sessionId)} not found: never stored, or removed (destroyed, regenerated, revoked, expired)`
+            : `session ${traceId(sessionId)} discarded: unreadable (corrupt, or not a session record)`,
+        );
+      }
+      return undefined;
+    }
     if (this.isExpired(record, Date.now())) {
+      if (tracing)
+        trace(`session ${traceId(sessionId)} discarded: expired (idle or absolute timeout); removing it`);
       await this.removeSession(sessionId, record.data).catch(() => undefined);
       return undefined;
     }
-    if (this.checks.afterLoad && !(await this.checks.afterLoad(record.data))) return undefined;
+    if (this.checks.afterLoad && !(await this.checks.afterLoad(record.data))) {
+      if (tracing) trace(`session ${traceId(sessionId)} discarded: its data does not match the schema`);
+      return undefined;
+    }
+    if (tracing) trace(`session ${traceId(sessionId)} loaded`);
     return record;
   }
 
@@ -137,6 +171,14 @@ export class SessionManager {
       return await this.readLive(sessionId);
     } catch (error) {
       if (!(error instanceof SessionStoreUnavailableError)) throw error;
+      if (tracing) {
+        trace(
+          `session ${traceId(sessionId)}: loading it failed, ${traceError(error)}: ` +
+            (this.config.onStoreError === 'fail'
+              ? "the request fails with 503 (onStoreError: 'fail')"
+              : "serving an unsaved anonymous session (onStoreError: 'anonymous')"),
+        );
+      }
       if (this.config.onStoreError === 'fail') {
         this.config.logger.error('routing-controllers-session: the session could not be loaded', error);
         throw error;

@@ -27,3 +27,19 @@ export function cookieDecisionOf(facts: CookieFacts): 'session' | 'clear' | unde
   }
   return facts.destroyedFromCookie ? 'clear' : undefined;
 }
+
+/** Why cookieDecisionOf decided as it did, in words (for the trace). */
+export function cookieReasonOf(facts: CookieFacts): string {
+  if (!facts.idIsString) return 'request.sessionID is not a string';
+  if (facts.secureOnly && !facts.secureRequest) {
+    return 'the cookie is Secure and the request is not HTTPS (behind a TLS proxy? set the proxy option)';
+  }
+  if (facts.storedAndKept) {
+    if (facts.idChanged) return 'new id';
+    if (facts.resign) return 're-signed with the current secret';
+    if (facts.rolling) return 'rolling';
+    if (facts.persistent && facts.wroteChanges) return 'persistent cookie renewed after a change';
+    return 'the client holds it already';
+  }
+  return facts.destroyedFromCookie ? 'the session was destroyed' : 'the session is not stored';
+}

@@ -10,13 +10,16 @@ import type { SessionChange } from '../store/contract';
 import type { SessionRecord } from '../store/record';
 import type { SessionManager } from '../manager';
 import { ownValue } from './accessors';
-import { cookieDecisionOf } from './cookie-decision';
+import { cookieDecisionOf, cookieReasonOf } from './cookie-decision';
 import { renderSessionError } from './error-response';
 import { isSecureRequest } from './request-info';
 import type { EndWork, SessionAtResponse } from './response-hooks';
 import { hookResponse } from './response-hooks';
 import type { SavePlan } from './save-decision';
-import { planSave } from './save-decision';
+import { planSave, unsavedReasonOf } from './save-decision';
+import { trace, traceError, traceId, tracing } from '../trace';
+
+const stillInDevelopment = () => process.env.NODE_ENV !== 'production';
 
 export interface SessionRequest extends IncomingMessage {
   session?: SessionOf<object> | null;
@@ -62,6 +65,8 @@ export class RequestSession implements SessionBackend, SessionAtResponse {
   /** The id the client sent, if its cookie was valid. */
   readonly incomingId: string | undefined;
   private readonly resign: boolean;
+  /** The last line traced, so that asking again at the end (after the first byte) does not repeat it. */
+  private traced?: string;
 
   constructor(
     private readonly manager: SessionManager,
@@ -127,9 +132,16 @@ export class RequestSession implements SessionBackend, SessionAtResponse {
       previous.isNew || (await this.manager.removeSession(previous.id, previous.tracker.loaded));
     this.phase = 'regenerated';
     this.state = this.newState();
+    if (stillInDevelopment()) previous.warnOnWrite = 'regenerate';
     if (keepData && stillStored) {
       for (const key of previous.tracker.keys()) this.state.tracker.write(key, previous.tracker.peek(key));
       for (const key of previous.flashedKeys) this.state.flashedKeys.add(key);
+    }
+    if (tracing) {
+      const kept = !keepData ? 'empty' : stillStored ? 'data kept' : 'nothing kept: it was removed meanwhile';
+      this.note(
+        `session ${traceId(previous.id)} regenerated into session ${traceId(this.state.id)} (${kept})`,
+      );
     }
     this.session = createSession(this.state);
     ownValue(this.request, 'session', this.session);
@@ -142,6 +154,30 @@ export class RequestSession implements SessionBackend, SessionAtResponse {
     if (!state.isNew) await this.manager.removeSession(state.id, state.tracker.loaded);
     ownValue(this.request, 'session', undefined);
     this.phase = 'destroyed';
+    if (stillInDevelopment()) state.warnOnWrite = 'destroy';
+    if (tracing)
+      this.note(`session ${traceId(state.id)} destroyed${state.isNew ? ' (it was never stored)' : ''}`);
+  }
+
+  /** Warns, once per session object, of a write that is lost: the object was regenerated or destroyed. */
+  staleWrite(state: SessionState, key: string): void {
+    const replaced = state.warnOnWrite === 'regenerate';
+    state.warnOnWrite = undefined;
+    this.manager.config.logger.warn(
+      `routing-controllers-session: "${key}" was changed on a session object after ` +
+        (replaced
+          ? 'regenerate() replaced it, so the change will not be saved. Write to the session regenerate() ' +
+            'resolves to (`const fresh = await session.regenerate()`), or to request.session.'
+          : 'destroy() removed it, so the change will not be saved. To go on with a new session, call ' +
+            'regenerate() instead and write to the session it resolves to, or to request.session.'),
+    );
+  }
+
+  /** Traces a line, unless it repeats the one before (the end asks the save decision again after the first byte). */
+  private note(line: string): void {
+    if (line === this.traced) return;
+    this.traced = line;
+    trace(line);
   }
 
   async reload(): Promise<void> {
@@ -181,7 +217,10 @@ export class RequestSession implements SessionBackend, SessionAtResponse {
     const key = manager.store.keyOf(state.id);
     const userAgent = this.request.headers['user-agent'];
     if (users?.after !== undefined) await manager.userIndex!.add(users.after, key, userAgent);
-    if ((await manager.store.apply(state.id, change, expiresAt)) === 'gone') return;
+    if ((await manager.store.apply(state.id, change, expiresAt)) === 'gone') {
+      if (tracing) this.traceGone();
+      return;
+    }
     if (users?.before !== undefined) await manager.userIndex!.unlink(users.before, key);
     this.markSaved(plan, now);
   }
@@ -198,7 +237,14 @@ export class RequestSession implements SessionBackend, SessionAtResponse {
     const applied = manager.store.applyNow(state.id, change, expiresAt);
     if (applied === undefined) return false;
     if (applied === 'saved') this.markSaved(plan, now);
+    else if (tracing) this.traceGone();
     return true;
+  }
+
+  private traceGone(): void {
+    this.note(
+      `session ${traceId(this.state.id)} not saved: it was removed meanwhile (destroyed, revoked or expired); it stays removed`,
+    );
   }
 
   /** This request's planned change as the store applies it; throws when the data is larger than maxSize. */
@@ -231,6 +277,7 @@ export class RequestSession implements SessionBackend, SessionAtResponse {
     }
     this.savedAlready = true;
     this.wroteChanges ||= plan.changed;
+    if (tracing) this.note(`session ${traceId(state.id)} saved (${plan.reason})`);
   }
 
   /**
@@ -242,6 +289,7 @@ export class RequestSession implements SessionBackend, SessionAtResponse {
     const { request, state } = this;
     if (request.session !== this.session) {
       const removes = this.manager.config.unset === 'destroy' && this.phase !== 'destroyed' && !state.isNew;
+      if (tracing) this.traceUnset(removes);
       if (!removes) return undefined;
       return {
         dataAtRisk: true,
@@ -253,12 +301,26 @@ export class RequestSession implements SessionBackend, SessionAtResponse {
       };
     }
     const plan = planSave(this, this.manager.config, false);
-    if (plan.reason === undefined) return undefined;
+    if (plan.reason === undefined) {
+      if (tracing) this.note(`session ${traceId(state.id)} not saved: ${unsavedReasonOf(plan.facts)}`);
+      return undefined;
+    }
     return {
       dataAtRisk: plan.changed || plan.error !== undefined || this.phase === 'regenerated',
       commit: () => this.saveChanges(plan),
       commitNow: () => this.saveNow(plan),
     };
+  }
+
+  private traceUnset(removes: boolean): void {
+    const id = traceId(this.state.id);
+    this.note(
+      this.phase === 'destroyed'
+        ? `session ${id} not saved: destroyed`
+        : removes
+          ? `session ${id} removed: request.session was unset (unset: 'destroy')`
+          : `session ${id} not saved: request.session was replaced or unset (unset: 'keep' keeps the stored one)`,
+    );
   }
 
   isStored(): boolean {
@@ -268,11 +330,16 @@ export class RequestSession implements SessionBackend, SessionAtResponse {
   /** Sets the session's Set-Cookie header if this response needs one; `stored`: the session is (being) stored. */
   applyCookie(stored: boolean): string | undefined {
     const { response, request, state } = this;
-    if (this.cookieApplied || response.headersSent) return undefined;
+    if (this.cookieApplied) return undefined;
+    if (response.headersSent) {
+      if (tracing)
+        this.note(`no cookie for session ${traceId(state.id)}: the headers were sent before it could be set`);
+      return undefined;
+    }
     this.cookieApplied = true;
     const { config } = this.manager;
     const secureRequest = isSecureRequest(request, config.proxy);
-    const decision = cookieDecisionOf({
+    const facts = {
       idIsString: typeof request.sessionID === 'string',
       secureOnly: state.cookie.secure === true,
       secureRequest,
@@ -283,7 +350,19 @@ export class RequestSession implements SessionBackend, SessionAtResponse {
       persistent: state.cookie.originalMaxAge !== null,
       wroteChanges: this.wroteChanges,
       destroyedFromCookie: this.incomingId !== undefined && this.phase === 'destroyed',
-    });
+    };
+    const decision = cookieDecisionOf(facts);
+    if (tracing) {
+      const id = traceId(state.id);
+      const why = cookieReasonOf(facts);
+      this.note(
+        decision === 'session'
+          ? `cookie sent for session ${id}: ${why}`
+          : decision === 'clear'
+            ? `cookie cleared for session ${id}: ${why}`
+            : `no cookie for session ${id}: ${why}`,
+      );
+    }
     if (decision === undefined) return undefined;
     let header: string;
     if (decision === 'session') {
@@ -304,6 +383,11 @@ export class RequestSession implements SessionBackend, SessionAtResponse {
    * the response has been handed to the connection, and to the logger.
    */
   reportAfterResponse(error: unknown): void {
+    if (tracing) {
+      this.note(
+        `session ${traceId(this.state.id)}: the store work failed, ${traceError(error)}; nothing was lost, the response goes on`,
+      );
+    }
     this.manager.config.logger.error(
       'routing-controllers-session: the session could not be touched or stored',
       error,
@@ -321,6 +405,11 @@ export class RequestSession implements SessionBackend, SessionAtResponse {
    * already out, a closed connection. Never throws.
    */
   fail(error: unknown): void {
+    if (tracing) {
+      this.note(
+        `session ${traceId(this.state.id)}: the save failed, ${traceError(error)}; the response fails`,
+      );
+    }
     this.manager.config.logger.error(
       'routing-controllers-session: the response failed while the session was saved',
       error,

@@ -44,6 +44,15 @@ export function saveReasonOf(facts: SaveFacts): SaveReason | undefined {
   return facts.touchDue ? 'idle' : undefined;
 }
 
+/** Why saveReasonOf said nothing to write, in words (for the trace). */
+export function unsavedReasonOf(facts: Omit<SaveFacts, 'changed'>): string {
+  if (facts.anonymous) return 'anonymous (the store failed when it was loaded)';
+  if (!facts.idIsString) return 'request.sessionID was replaced by a value that is not a string';
+  if (facts.savedAlready) return 'unchanged since session.save()';
+  if (!facts.stored) return 'unchanged (new and empty, saveUninitialized is off)';
+  return 'unchanged';
+}
+
 /** What ending the request now would write, and why. */
 export interface SavePlan {
   reason: SaveReason | undefined;
@@ -54,6 +63,8 @@ export interface SavePlan {
   flash: { aged: string[]; flashed: string[] } | undefined;
   /** The data cannot be stored (a cycle or a BigInt put in a value after it was set): the save fails with it. */
   error?: unknown;
+  /** What the decision was made from (`changed` apart). */
+  facts: Omit<SaveFacts, 'changed'>;
 }
 
 const noChanges: SessionChanges = { set: {}, json: {}, removed: [] };
@@ -68,7 +79,7 @@ export function planSave(
   for (const key of state.agedFlashKeys) {
     if (!state.flashedKeys.has(key)) state.tracker.remove(key);
   }
-  const facts = {
+  const facts: Omit<SaveFacts, 'changed'> = {
     explicit,
     anonymous: context.phase === 'anonymous',
     idIsString: typeof context.request.sessionID === 'string',
@@ -90,10 +101,10 @@ export function planSave(
     changes = state.tracker.changes();
   } catch (error) {
     const reason = saveReasonOf({ ...facts, changed: true });
-    return { reason, changes: noChanges, changed: false, cookieSettings, flash, error };
+    return { reason, changes: noChanges, changed: false, cookieSettings, flash, error, facts };
   }
   const cookieChanged =
     state.storedCookieSettings !== undefined && cookieSettings !== state.storedCookieSettings;
   const changed = hasChanges(changes) || flashChanged || cookieChanged;
-  return { reason: saveReasonOf({ ...facts, changed }), changes, changed, cookieSettings, flash };
+  return { reason: saveReasonOf({ ...facts, changed }), changes, changed, cookieSettings, flash, facts };
 }

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import type { Action } from 'routing-controllers';
 import { HttpError, createParamDecorator } from 'routing-controllers';
-import { SessionNotMountedError } from '../errors';
+import { SessionConfigError, SessionNotMountedError } from '../errors';
 import type { SessionData, SessionOf } from '../session/session';
 import { sessionState } from '../session/session';
 import type { ClassConstructor } from './schema';
@@ -43,6 +43,45 @@ export function Session(): ParameterDecorator {
   }) as ParameterDecorator;
 }
 
+/** Design types that name no class to validate against: what TypeScript emits for unions, interfaces, arrays, primitives. */
+const typesWithoutClass: readonly unknown[] = [
+  Object,
+  Array,
+  String,
+  Number,
+  Boolean,
+  Symbol,
+  BigInt,
+  Function,
+  Promise,
+];
+
+/**
+ * The class `validate` checks against: the one given, or the parameter's class. `validate: true` on a parameter
+ * whose emitted type names no class (`Profile | undefined` emits Object) is refused when the decorator runs,
+ * at start-up, instead of validating nothing.
+ */
+function schemaOf(
+  key: string,
+  validate: SessionValueOptions['validate'],
+  parameterType: unknown,
+  where: () => string,
+): ClassConstructor | undefined {
+  if (typeof validate === 'function') return validate;
+  if (!validate) return undefined;
+  if (typeof parameterType === 'function' && !typesWithoutClass.includes(parameterType)) {
+    return parameterType as ClassConstructor;
+  }
+  const emitted =
+    typeof parameterType === 'function'
+      ? `TypeScript emitted its type as ${parameterType.name} (as it does for a union such as Profile | undefined, an interface, an array or a primitive)`
+      : 'no type was emitted for it (emitDecoratorMetadata is off)';
+  throw new SessionConfigError(
+    `@SessionValue('${key}', { validate: true }) on ${where()}: ${emitted}, so there is no class to validate ` +
+      `against. Name the class instead: \`@SessionValue('${key}', { validate: Profile })\` (for an array, the class of its elements).`,
+  );
+}
+
 /**
  * Injects one session value, typed by the parameter. Changes made to an injected object or array are saved.
  * `@SessionValue('users', { required: true, validate: true }) users: UserList`
@@ -54,13 +93,10 @@ export function SessionValue<Key extends keyof SessionData & string>(
   return (target: object, method: string | symbol | undefined, index: number) => {
     const parameterTypes = Reflect.getMetadata?.('design:paramtypes', target, method as string) as
       unknown[] | undefined;
-    const parameterType = parameterTypes?.[index];
-    const schema =
-      typeof options.validate === 'function'
-        ? options.validate
-        : options.validate && typeof parameterType === 'function' && parameterType !== Object
-          ? (parameterType as ClassConstructor)
-          : undefined;
+    const schema = schemaOf(key, options.validate, parameterTypes?.[index], () => {
+      const owner = typeof target === 'function' ? target.name : target.constructor.name;
+      return `parameter ${index} of ${owner}.${String(method)}`;
+    });
     const decorate = createParamDecorator({
       required: false,
       value: async (action: Action) => {

@@ -56,6 +56,8 @@ export interface SessionBackend {
   destroy(session: SessionObject): Promise<void>;
   save(session: SessionObject): Promise<void>;
   reload(session: SessionObject): Promise<void>;
+  /** A write to a session object that regenerate() replaced or destroy() removed (see `warnOnWrite`). */
+  staleWrite?(state: SessionState, key: string): void;
 }
 
 export interface SessionState {
@@ -76,6 +78,8 @@ export interface SessionState {
   /** Keys flashed by the previous request: removed when this request saves. */
   agedFlashKeys: string[];
   backend: SessionBackend;
+  /** Set (outside production) once regenerate() replaced or destroy() removed this session: its writes are lost. */
+  warnOnWrite?: 'regenerate' | 'destroy';
 }
 
 export const sessionState = Symbol('routing-controllers-session state');
@@ -145,7 +149,11 @@ export class SessionObject implements SessionHelpers {
   }
 
   forget(...keys: string[]): this {
-    for (const key of keys) this[sessionState].tracker.remove(key);
+    const state = this[sessionState];
+    for (const key of keys) {
+      if (state.warnOnWrite) state.backend.staleWrite?.(state, key);
+      state.tracker.remove(key);
+    }
     return this;
   }
 
@@ -242,6 +250,7 @@ function writeKey(state: SessionState, key: string, value: unknown): void {
       key,
     );
   }
+  if (state.warnOnWrite) state.backend.staleWrite?.(state, key);
   if (value === null || value === undefined) {
     state.tracker.remove(key);
     return;
@@ -288,6 +297,7 @@ export function createSession<Data extends object = SessionData>(state: SessionS
     },
     deleteProperty(_object, property) {
       if (isMember(property)) return false;
+      if (state.warnOnWrite) state.backend.staleWrite?.(state, property as string);
       tracker.remove(property as string);
       return true;
     },

@@ -1,7 +1,14 @@
 import type { SessionLogger } from '../config/options';
 import { SessionStoreUnavailableError } from '../errors';
 import { storeKeyOf } from '../session/ids';
-import type { ApplyResult, SessionChange, SessionRecord, SessionStore, ValueUpdate } from './contract';
+import type {
+  ApplyResult,
+  ReadResult,
+  SessionChange,
+  SessionRecord,
+  SessionStore,
+  ValueUpdate,
+} from './contract';
 import { unreadableSession } from './contract';
 import { withDeadline } from './deadline';
 
@@ -46,14 +53,23 @@ export class GuardedStore {
 
   /** The session at a store key; a corrupt or foreign value counts as no session. */
   async readKey(key: string): Promise<SessionRecord | undefined> {
-    const stored = await this.call(() => this.store.read(key));
-    if (stored !== unreadableSession) return stored;
-    this.reportUnreadable(key);
-    return undefined;
+    const stored = await this.readStored(key);
+    return stored === unreadableSession ? undefined : stored;
   }
 
   read(sessionId: string): Promise<SessionRecord | undefined> {
     return this.readKey(this.keyOf(sessionId));
+  }
+
+  /** The session stored under an id, or unreadableSession for a corrupt or foreign value (reported once). */
+  readSession(sessionId: string): Promise<ReadResult> {
+    return this.readStored(this.keyOf(sessionId));
+  }
+
+  private async readStored(key: string): Promise<ReadResult> {
+    const stored = await this.call(() => this.store.read(key));
+    if (stored === unreadableSession) this.reportUnreadable(key);
+    return stored;
   }
 
   apply(sessionId: string, change: SessionChange, expiresAt: number): Promise<ApplyResult> {
