@@ -33,6 +33,9 @@ export function createApp(overrides: SessionOptions = {}): express.Express {
   useExpressServer(app, {
     controllers: [IndexController, AuthController, PageController],
     middlewares: [sessions],
+    // Error bodies without the stack, in development too (routing-controllers adds it outside production):
+    // JSON controllers answer { name, message }, the page a line of text. Express still logs the error.
+    development: false,
   });
   return app;
 }

@@ -29,11 +29,13 @@ describe('the sample app', () => {
       assert.deepEqual((await agent.get(`${prefix}/users/exists`)).body, { exists: true });
       assert.deepEqual((await agent.get(`${prefix}/session`).expect(200)).body, { users: sharonAndAsif });
       const regenerated = await agent.post(`${prefix}/regenerate`).expect(200);
-      assert.equal(regenerated.text, 'Session was regenerated');
+      // The decorated routes are a @JsonController's: a string they return is sent as JSON.
+      const text = (response: { text: string }) => (prefix ? JSON.parse(response.text) : response.text);
+      assert.equal(text(regenerated), 'Session was regenerated');
       assert.ok(regenerated.headers['set-cookie']);
       assert.deepEqual((await agent.get(`${prefix}/session`)).body, {});
       await agent.post(`${prefix}/users`);
-      assert.equal((await agent.delete(`${prefix}/users`).expect(200)).text, 'Users deleted');
+      assert.equal(text(await agent.delete(`${prefix}/users`).expect(200)), 'Users deleted');
       assert.deepEqual((await agent.get(`${prefix}/users/exists`)).body, { exists: false });
     });
   }
@@ -43,6 +45,17 @@ describe('the sample app', () => {
     await agent.get('/decorated/users').expect(401);
     await agent.post('/users');
     assert.deepEqual((await agent.get('/decorated/users').expect(200)).body, sharonAndAsif);
+  });
+
+  it('answers the errors of its JSON routes as JSON: status, name and message, no stack', async () => {
+    // routing-controllers puts the stack in its error bodies outside production (NODE_ENV=test included).
+    const missing = await sampleAgent().get('/decorated/users').expect(401);
+    assert.match(missing.headers['content-type'] ?? '', /^application\/json/);
+    assert.deepEqual(missing.body, {
+      name: 'SessionValueRequiredError',
+      message: 'The session holds no "users".',
+    });
+    assert.doesNotMatch(missing.text, /stack|\bat .+:\d+:\d+/);
   });
 
   it('logs in with passport-local, shows a flash message once, and logs out', async () => {
