@@ -9,7 +9,11 @@ import { sessionConfig } from './config/session';
 import { AuthController } from './controllers/AuthController';
 import { IndexController } from './controllers/IndexController';
 import { PageController } from './controllers/PageController';
+import { SignedOutElsewhere } from './page/signed-out-elsewhere';
 import { demoAccount } from './users';
+
+/** How long a revoked session could have lived on: the idle timeout of config/session.ts ('2h'). */
+const idleTimeoutMs = 2 * 60 * 60 * 1000;
 
 passport.use(
   new LocalStrategy((username, password, done) =>
@@ -29,10 +33,15 @@ export function createApp(overrides: SessionOptions = {}): express.Express {
   app.use(express.json());
   app.use(express.urlencoded({ extended: false }));
   const sessions = createSessionMiddleware({ ...sessionConfig, ...overrides });
+  // The page reaches listUserSessions and revokeUserSessions here (static methods of the middleware class).
   app.locals.userSessions = sessions;
+  app.locals.signedOutElsewhere = new SignedOutElsewhere(idleTimeoutMs);
   useExpressServer(app, {
     controllers: [IndexController, AuthController, PageController],
     middlewares: [sessions],
+    // Error bodies without the stack, in development too (routing-controllers adds it outside production):
+    // JSON controllers answer { name, message }, the page a line of text. Express still logs the error.
+    development: false,
   });
   return app;
 }

@@ -77,7 +77,7 @@ describe('the sample app in Chromium', { skip: noChromium }, () => {
     const context = await browser.newContext();
     after(() => context.close());
     const page = await signIn(context);
-    assert.match((await page.textContent('#messages')) ?? '', /Welcome back, Sharon!/);
+    assert.match((await page.textContent('#messages .flash.info')) ?? '', /Welcome back, Sharon!/);
     await addToCart(page, 'apples');
     await addToCart(page, 'pears');
     await page.reload();
@@ -105,6 +105,55 @@ describe('the sample app in Chromium', { skip: noChromium }, () => {
     assert.doesNotMatch(await page.evaluate<string>('document.cookie'), /sid=/);
   });
 
+  it('shows a failed sign-in as an error, in another colour than a success', async () => {
+    const context = await browser.newContext();
+    after(() => context.close());
+    const page = await context.newPage();
+    await page.goto(appUrl);
+    await page.fill('input[name=username]', demoAccount.username);
+    await page.fill('input[name=password]', 'wrong');
+    await page.click('button:has-text("Sign in")');
+    await page.waitForSelector('#messages .flash');
+    const refused = page.locator('#messages .flash');
+    assert.equal(await refused.getAttribute('class'), 'flash error');
+    assert.equal(await refused.getAttribute('role'), 'alert');
+    assert.equal(await refused.textContent(), 'Wrong username or password.');
+    const background = (selector: string) =>
+      page.evaluate<string>(`getComputedStyle(document.querySelector('${selector}')).backgroundColor`);
+    const errorBackground = await background('#messages .flash.error');
+    await page.fill('input[name=username]', demoAccount.username);
+    await page.fill('input[name=password]', demoAccount.password);
+    await page.click('button:has-text("Sign in")');
+    await page.waitForSelector('#signed-in');
+    assert.notEqual(await background('#messages .flash.info'), errorBackground, 'not the green of a success');
+  });
+
+  it('fits a phone screen: the viewport meta makes the layout as wide as the device', async () => {
+    const phone = await browser.newContext({ viewport: { width: 375, height: 700 }, isMobile: true });
+    after(() => phone.close());
+    const page = await phone.newPage();
+    await page.goto(appUrl);
+    assert.equal(
+      await page.locator('meta[name=viewport]').getAttribute('content'),
+      'width=device-width, initial-scale=1',
+    );
+    assert.equal(await page.evaluate<number>('document.documentElement.clientWidth'), 375, 'not 980');
+  });
+
+  it('lists each session by browser and OS and when it was last used', async () => {
+    const context = await browser.newContext();
+    after(() => context.close());
+    const page = await signIn(context);
+    const entry = await page.locator('#sessions li:has-text("(this device)")').innerText();
+    assert.match(entry, /^Chrome on Linux \(this device\)\n/, 'Chromium on Linux, not its User-Agent');
+    assert.match(entry, /last used (just now|\d+ seconds? ago|1 minute ago)/);
+    assert.match(
+      (await page.locator('#sessions li:has-text("(this device)") .device').getAttribute('title')) ?? '',
+      /Mozilla\/5\.0/,
+      'the full User-Agent on hover',
+    );
+  });
+
   it('"sign out my other devices" signs out the second browser on its next load; the first stays in', async () => {
     const laptop = await browser.newContext();
     const phone = await browser.newContext();
@@ -120,6 +169,14 @@ describe('the sample app in Chromium', { skip: noChromium }, () => {
     assert.equal(await laptopPage.locator('#sessions li').count(), 1, 'only this device is left');
     await phonePage.reload();
     assert.equal(await phonePage.locator('#signed-in').count(), 0, 'the phone is signed out');
+    assert.equal(await phonePage.locator('input[name=username]').count(), 1);
+    assert.equal(
+      await phonePage.textContent('#messages .flash.warning'),
+      'You were signed out from another device.',
+      'and is told why',
+    );
+    await phonePage.reload();
+    assert.equal(await phonePage.locator('#messages .flash').count(), 0, 'once');
     await laptopPage.reload();
     assert.equal(await laptopPage.textContent('#user-name'), 'Sharon', 'the laptop stays in');
   });
@@ -136,14 +193,15 @@ describe('the sample app in Chromium', { skip: noChromium }, () => {
     assert.deepEqual(await cartOf(page), ['bread'], 'nothing was added');
   });
 
-  it('signs out: a reload shows the sign-in form, and the old cookie no longer works when replayed', async () => {
+  it('signs out of this device: a reload shows the sign-in form, and the old cookie no longer works when replayed', async () => {
     const context = await browser.newContext();
     after(() => context.close());
     const page = await signIn(context);
     const [oldCookie] = (await context.cookies(appUrl)).filter((cookie) => cookie.name === 'sid');
-    await page.click('button:text-is("Sign out")');
+    assert.equal(await page.locator('button:text-is("Sign out")').count(), 0, 'named apart from the other');
+    await page.click('button:text-is("Sign out of this device")');
     await page.waitForLoadState();
-    assert.match((await page.textContent('#messages')) ?? '', /You are signed out/);
+    assert.equal(await page.textContent('#messages'), 'You are signed out.', 'and not "from another device"');
     await page.reload();
     assert.equal(await page.locator('input[name=username]').count(), 1);
     const replay = await browser.newContext();

@@ -1,7 +1,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import flash from 'connect-flash';
 import passport from 'passport';
-import { Controller, Get, Post, Req, Res, UseBefore } from 'routing-controllers';
+import { Get, JsonController, Post, Req, Res, UseBefore } from 'routing-controllers';
 
 function authenticate(request: Request, response: Response, next: NextFunction): void {
   passport.authenticate('local', (error: unknown, user: Express.User | false) => {
@@ -21,8 +21,9 @@ function authenticate(request: Request, response: Response, next: NextFunction):
 /**
  * Login and logout with passport-local, and a flash message with connect-flash, all on `request.session`.
  * Both read the session, so they run after the session middleware, which routing-controllers runs first.
+ * A JSON controller, so that its errors are JSON too.
  */
-@Controller()
+@JsonController()
 @UseBefore(passport.session(), flash())
 export class AuthController {
   @Post('/login')

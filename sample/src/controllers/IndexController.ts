@@ -1,5 +1,5 @@
 import type { Request, Response } from 'express';
-import { Controller, Delete, Get, Post, Req, Res } from 'routing-controllers';
+import { Delete, Get, JsonController, Post, Req, Res } from 'routing-controllers';
 import { Session, SessionValue } from 'routing-controllers-session';
 import { User } from '../users';
 
@@ -8,8 +8,11 @@ const sharonAndAsif: User[] = [
   { id: 2, name: 'Asif' },
 ];
 
-/** Every example of the docs, once with `request.session` and once with the decorators. */
-@Controller()
+/**
+ * Every example of the docs, once with `request.session` and once with the decorators. A JSON controller: what
+ * an action returns, and the errors it throws (a missing `@SessionValue` is a 401), are sent as JSON.
+ */
+@JsonController()
 export class IndexController {
   // Read all data in the session.
   @Get('/session')

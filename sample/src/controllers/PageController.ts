@@ -1,9 +1,13 @@
 import type { NextFunction, Request, Response } from 'express';
 import flash from 'connect-flash';
+import { parse as parseCookies } from 'cookie';
 import passport from 'passport';
 import { Controller, Get, Post, Req, Res, UseBefore } from 'routing-controllers';
 import type { UserSessions } from 'routing-controllers-session';
-import { renderPage } from '../page';
+import type { PageMessage } from '../page/render';
+import { renderPage } from '../page/render';
+import type { SignedOutElsewhere } from '../page/signed-out-elsewhere';
+import { signedInHint } from '../page/signed-out-elsewhere';
 import { demoAccount } from '../users';
 
 declare module 'routing-controllers-session' {
@@ -17,11 +21,15 @@ function userSessionsOf(request: Request): UserSessions {
   return request.app.locals.userSessions as UserSessions;
 }
 
+function signedOutElsewhereOf(request: Request): SignedOutElsewhere {
+  return request.app.locals.signedOutElsewhere as SignedOutElsewhere;
+}
+
 function signIn(request: Request, response: Response, next: NextFunction): void {
   passport.authenticate('local', (error: unknown, user: Express.User | false) => {
     if (error) return next(error);
     if (!user) {
-      request.flash('info', 'Wrong username or password.');
+      request.flash('error', 'Wrong username or password.');
       return response.redirect(303, '/');
     }
     request.logIn(user, (loginError) => {
@@ -42,16 +50,33 @@ export class PageController {
   @Get('/')
   async page(@Req() request: Request, @Res() response: Response) {
     const user = request.user as { id: number; name: string } | undefined;
-    const sessions = user
-      ? await userSessionsOf(request).listUserSessions(user.id, { current: request.sessionID })
-      : [];
+    const hint = parseCookies(request.headers.cookie ?? '')[signedInHint];
+    const messages: PageMessage[] = [
+      ...request.flash('error').map((text) => ({ kind: 'error' as const, text })),
+      ...request.flash('info').map((text) => ({ kind: 'info' as const, text })),
+    ];
+    let sessions: Awaited<ReturnType<UserSessions['listUserSessions']>> = [];
+    if (user) {
+      // `current` marks this request's own session in the list (`current: true`).
+      sessions = await userSessionsOf(request).listUserSessions(user.id, { current: request.sessionID });
+      const here = sessions.find((entry) => entry.current)?.id;
+      if (here && here !== hint) {
+        response.cookie(signedInHint, here, { httpOnly: true, sameSite: 'lax', secure: request.secure });
+      }
+    } else if (hint) {
+      if (signedOutElsewhereOf(request).take(hint)) {
+        messages.push({ kind: 'warning', text: 'You were signed out from another device.' });
+      }
+      response.clearCookie(signedInHint, { httpOnly: true, sameSite: 'lax', secure: request.secure });
+    }
     response.type('html').send(
       renderPage({
         user,
-        messages: request.flash('info'),
+        messages,
         cart: request.session.cart ?? [],
         sessions,
         demo: demoAccount,
+        now: Date.now(),
       }),
     );
     return response;
@@ -75,9 +100,12 @@ export class PageController {
   async signOutOthers(@Req() request: Request, @Res() response: Response) {
     const user = request.user as { id: number } | undefined;
     if (user) {
-      const revoked = await userSessionsOf(request).revokeUserSessions(user.id, {
-        except: request.sessionID,
-      });
+      const sessions = userSessionsOf(request);
+      const others = (await sessions.listUserSessions(user.id, { current: request.sessionID }))
+        .filter((entry) => !entry.current)
+        .map((entry) => entry.id);
+      const revoked = await sessions.revokeUserSessions(user.id, { except: request.sessionID });
+      signedOutElsewhereOf(request).mark(others);
       request.flash('info', `Signed out ${revoked} other ${revoked === 1 ? 'device' : 'devices'}.`);
     }
     response.redirect(303, '/');
@@ -90,6 +118,7 @@ export class PageController {
       request.logout((error) => {
         if (error) return reject(error);
         request.flash('info', 'You are signed out.');
+        response.clearCookie(signedInHint, { httpOnly: true, sameSite: 'lax', secure: request.secure });
         response.redirect(303, '/');
         resolve(response);
       }),
