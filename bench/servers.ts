@@ -83,7 +83,7 @@ class BenchController {
   }
 
   @Get('/user')
-  user(@SessionValue('user') loggedIn: typeof user) {
+  user(@SessionValue<typeof user>('user') loggedIn: typeof user) {
     return { user: loggedIn };
   }
 

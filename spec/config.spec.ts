@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { SessionConfigError, defineSessionConfig, session } from '../src';
+import type { SessionOptions } from '../src';
 import { resolveConfig } from '../src/config/options';
 import { parseDuration } from '../src/config/duration';
 import { quietLogger } from './helpers/stores';
@@ -99,6 +100,32 @@ describe('options checked at start-up', () => {
       resolveConfig({ secret: strongSecret, absoluteTimeout: false }).absoluteTimeoutMs,
       undefined,
     );
+  });
+
+  it('warns once about an unknown option, naming it and the nearest known option', () => {
+    const warnings: string[] = [];
+    const logger = { ...quietLogger, warn: (message: string) => warnings.push(message) };
+    // as from plain JavaScript, or a spread object that skips the compile-time check
+    const fromJavaScript = { secret: strongSecret, logger, idleTimout: '2h' } as SessionOptions;
+    const config = resolveConfig(fromJavaScript);
+    assert.deepEqual(warnings, [
+      'routing-controllers-session: unknown session option idleTimout; did you mean idleTimeout? It is ignored.',
+    ]);
+    assert.equal(config.idleTimeoutMs, 7_200_000);
+    warnings.length = 0;
+    session({
+      ...fromJavaScript,
+      idleTimout: undefined,
+      mongoUrl: 'mongodb://x',
+      driver: 'memory',
+    } as SessionOptions);
+    assert.deepEqual(warnings, [
+      'routing-controllers-session: unknown session option idleTimout; did you mean idleTimeout? It is ignored.',
+      'routing-controllers-session: unknown session option mongoUrl. It is ignored.',
+    ]);
+    warnings.length = 0;
+    resolveConfig({ secret: strongSecret, logger, idleTimeout: '1h', cookie: { maxAge: 1000 }, key: 'sid' });
+    assert.deepEqual(warnings, []);
   });
 
   it('defineSessionConfig returns its argument', () => {

@@ -1,8 +1,10 @@
+// The declarations this file augments, and the Node types the package's declarations use (Buffer,
+// node:http): referenced here so that an app compiled with `"types": []` (TypeScript 6's `tsc --init`) gets
+// `request.session` and `request.sessionID` without listing them. `preserve` keeps them in the .d.ts.
+/// <reference types="node" preserve="true" />
+/// <reference types="express-session" preserve="true" />
 import type { SessionCookie } from './session/cookie';
 import type { SessionData as AppSessionData, SessionHelpers } from './session/session';
-
-/** Each declared key may also be set to null, which removes it. */
-type Removable<Data> = { [Key in keyof Data]?: Data[Key] | null };
 
 /**
  * `request.session` is typed through express-session's own declarations (@types/express-session), which
@@ -11,8 +13,11 @@ type Removable<Data> = { [Key in keyof Data]?: Data[Key] | null };
  * declarations: the app's SessionData keys, the helpers, and the Promise forms of the methods.
  */
 declare module 'express-session' {
-  /** Declared keys are typed; others read as `unknown`, as `request.session['key']` did before. */
-  interface SessionData extends Removable<AppSessionData> {
+  /**
+   * Declared keys are typed (a read is `T | undefined`; `= null`, which removes the key, compiles where the key
+   * is declared nullable); others read as `unknown`, as `request.session['key']` did before.
+   */
+  interface SessionData extends Partial<AppSessionData> {
     [key: string]: unknown;
   }
 

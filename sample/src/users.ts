@@ -16,6 +16,7 @@ export const demoAccount = {
 
 declare module 'routing-controllers-session' {
   interface SessionData {
-    users?: User[];
+    /** Nullable, so that `session.users = null` (which removes the key) compiles. */
+    users?: User[] | null;
   }
 }

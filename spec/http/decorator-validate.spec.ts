@@ -46,7 +46,7 @@ describe('@SessionValue validate: true needs a class the parameter type names', 
       @JsonController('/union')
       class UnionController {
         @Get('/')
-        show(@SessionValue('profile', { validate: true }) profile: Profile | undefined) {
+        show(@SessionValue<Profile>('profile', { validate: true }) profile: Profile | undefined) {
           return profile;
         }
       }
@@ -63,7 +63,7 @@ describe('@SessionValue validate: true needs a class the parameter type names', 
       @JsonController('/array')
       class ArrayController {
         @Get('/')
-        list(@SessionValue('profiles', { validate: true }) profiles: Profile[]) {
+        list(@SessionValue<Profile[]>('profiles', { validate: true }) profiles: Profile[]) {
           return profiles;
         }
       }
@@ -76,7 +76,7 @@ describe('@SessionValue validate: true needs a class the parameter type names', 
         @JsonController('/string')
         class StringController {
           @Get('/')
-          name(@SessionValue('name', { validate: true }) name: string) {
+          name(@SessionValue<string>('name', { validate: true }) name: string) {
             return name;
           }
         }
@@ -96,7 +96,7 @@ describe('@SessionValue validate: true needs a class the parameter type names', 
         @JsonController('/boolean')
         class BooleanController {
           @Get('/')
-          flag(@SessionValue('flag', { validate: true }) flag: boolean) {
+          flag(@SessionValue<boolean>('flag', { validate: true }) flag: boolean) {
             return flag;
           }
         }
@@ -118,7 +118,7 @@ describe('@SessionValue validate: true needs a class the parameter type names', 
         }
 
         @Get('/')
-        show(@SessionValue('profile', { validate: Profile }) profile: Profile | undefined) {
+        show(@SessionValue<Profile>('profile', { validate: Profile }) profile: Profile | undefined) {
           return { isProfile: profile instanceof Profile, profile };
         }
       }

@@ -36,28 +36,28 @@ class DecoratedController {
   }
 
   @Get('/users')
-  users(@SessionValue('users', { required: true }) users: User[]) {
+  users(@SessionValue<User[]>('users', { required: true }) users: User[]) {
     return users;
   }
 
   @Get('/users/forbidden')
-  usersForbidden(@SessionValue('users', { required: true, status: 403 }) users: User[]) {
+  usersForbidden(@SessionValue<User[]>('users', { required: true, status: 403 }) users: User[]) {
     return users;
   }
 
   @Post('/users/add')
-  add(@SessionValue('users', { default: [] }) users: User[]) {
+  add(@SessionValue<User[]>('users', { default: [] }) users: User[]) {
     users.push({ id: users.length + 1, name: 'Added' } as User);
     return { count: users.length };
   }
 
   @Get('/users/peek')
-  peek(@SessionValue('users', { default: [] }) users: User[]) {
+  peek(@SessionValue<User[]>('users', { default: [] }) users: User[]) {
     return { count: users.length };
   }
 
   @Get('/users/validated')
-  validated(@SessionValue('users', { validate: User }) users: User[]) {
+  validated(@SessionValue<User[]>('users', { validate: User }) users: User[]) {
     return { greetings: users.map((user) => user.greeting()) };
   }
 
@@ -68,12 +68,12 @@ class DecoratedController {
   }
 
   @Get('/user')
-  user(@SessionValue('user', { validate: true, required: true }) user: User) {
+  user(@SessionValue<User>('user', { validate: true, required: true }) user: User) {
     return { isUser: user instanceof User, greeting: user.greeting() };
   }
 
   @Post('/user/rename')
-  rename(@SessionValue('user', { validate: true, required: true }) user: User) {
+  rename(@SessionValue<User>('user', { validate: true, required: true }) user: User) {
     user.name = 'Renamed';
     return { renamed: true };
   }

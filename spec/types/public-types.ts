@@ -17,13 +17,25 @@ declare module 'routing-controllers-session' {
   interface SessionData {
     typedUsers?: TypedUser[];
     visits?: number;
+    /** Nullable: `= null` (which removes the key) compiles only for a key declared so. */
+    lastError?: string | null;
   }
 }
 
+function takesUsers(users: TypedUser[] | undefined): number {
+  return users?.length ?? 0;
+}
+
 export function classicAccess(request: Request): void {
-  const users: TypedUser[] | null | undefined = request.session.typedUsers;
+  const users: TypedUser[] | undefined = request.session.typedUsers;
+  // a declared key reads as T | undefined, as with express-session's types (issue 18)
+  takesUsers(request.session.typedUsers);
   request.session.typedUsers = [{ id: 1, name: 'Sharon' }];
+  request.session.typedUsers = undefined;
+  delete request.session.typedUsers;
+  // @ts-expect-error = null (which removes the key at run time) needs the key declared nullable
   request.session.typedUsers = null;
+  request.session.lastError = null;
   // @ts-expect-error a number is not a TypedUser[]
   request.session.typedUsers = 5;
   // @ts-expect-error the name must be a string
@@ -66,6 +78,16 @@ export function helperAccess(current: SessionOfApp, request: Request): void {
   void notAString;
 }
 
+/** One session type both ways: request.session is a Session, and a Session is express-session's. */
+export function oneSessionType(request: Request, injected: SessionOfApp): void {
+  const fromRequest: SessionOfApp = request.session;
+  const backToRequest: Request['session'] = injected;
+  takesUsers(injected.typedUsers);
+  // @ts-expect-error = null needs the key declared nullable, on an injected session too
+  injected.typedUsers = null;
+  void [fromRequest, backToRequest];
+}
+
 @JsonController()
 export class TypedController {
   @Get('/typed')
@@ -74,8 +96,50 @@ export class TypedController {
     const id: string = users[0]!.id;
     return { count: current.typedUsers?.length, id };
   }
+
+  @Get('/keys')
+  keys(
+    @SessionValue('visits') visits: number | undefined,
+    @SessionValue('visits', { default: 0 }) counted: number,
+    @SessionValue('typedUsers', { default: [] }) users: TypedUser[],
+    @SessionValue('visits') loose: unknown,
+    // an undeclared key takes its type explicitly (the escape hatch)
+    @SessionValue<string[]>('basket', { default: [] }) basket: string[],
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    @SessionValue<any>('anything') anything: Date,
+  ) {
+    return { visits, counted, users, loose, basket, anything };
+  }
+
+  @Get('/typo')
+  // @ts-expect-error a typo of a declared key
+  typo(@SessionValue('typedUser') users: TypedUser[]) {
+    return users;
+  }
+
+  @Get('/wrong-parameter')
+  // @ts-expect-error visits holds a number, not a string[]
+  wrongParameter(@SessionValue('visits') visits: string[]) {
+    return visits;
+  }
+
+  @Get('/wrong-default')
+  // @ts-expect-error the default of a TypedUser[] key is a TypedUser[]
+  wrongDefault(@SessionValue('typedUsers', { default: 5 }) users: TypedUser[]) {
+    return users;
+  }
+
+  @Get('/undeclared')
+  // @ts-expect-error an undeclared key without its type is refused like a typo
+  undeclared(@SessionValue('basket', { default: [] }) basket: string[]) {
+    return basket;
+  }
 }
 
 // @ts-expect-error an unknown driver is refused at compile time too
 defineSessionConfig({ driver: 'mongo' });
+// @ts-expect-error a misspelt option beside a valid one (the generic used to let it through)
+defineSessionConfig({ driver: 'memory', idleTimout: '2h' });
+// @ts-expect-error a misspelt cookie attribute, in a nested object
+defineSessionConfig({ cookie: { path: '/', maxAg: 60_000 } });
 defineSessionConfig({ driver: 'file', idleTimeout: '2h', cookie: { maxAge: 60_000, sameSite: 'strict' } });

@@ -146,9 +146,75 @@ export interface ResolvedSessionConfig {
 const drivers: readonly SessionDriver[] = ['file', 'memory', 'redis'];
 const shortestProductionSecret = 32;
 
-/** Types a configuration object (for `src/config/session.ts`); returns it unchanged. */
-export function defineSessionConfig<Options extends SessionOptions>(options: Options): Options {
+/**
+ * Types a configuration object (for `src/config/session.ts`); returns it unchanged. Not generic, so that an
+ * unknown option (`idleTimout`) does not compile.
+ */
+export function defineSessionConfig(options: SessionOptions): SessionOptions {
   return options;
+}
+
+/** Every option, to name an unknown one at start-up (the type makes this list complete). */
+const knownOptions: Record<keyof SessionOptions, true> = {
+  driver: true,
+  store: true,
+  file: true,
+  memory: true,
+  redis: true,
+  logger: true,
+  storeTimeout: true,
+  name: true,
+  secret: true,
+  key: true,
+  cookie: true,
+  rolling: true,
+  resave: true,
+  saveUninitialized: true,
+  genid: true,
+  unset: true,
+  proxy: true,
+  idleTimeout: true,
+  absoluteTimeout: true,
+  touchInterval: true,
+  maxSize: true,
+  schema: true,
+  onInvalidData: true,
+  onStoreError: true,
+  userKey: true,
+};
+
+/** The edit distance between two option names, ignoring case. */
+function distance(from: string, to: string): number {
+  const a = from.toLowerCase();
+  const b = to.toLowerCase();
+  let previous = Array.from({ length: b.length + 1 }, (_, index) => index);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(
+        previous[j]! + 1,
+        current[j - 1]! + 1,
+        previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
+}
+
+/** Warns once for each option this library does not know (a typo, or an option of another library). */
+function warnUnknownOptions(options: object, logger: SessionLogger): void {
+  const known = Object.keys(knownOptions);
+  for (const option of Object.keys(options)) {
+    if (Object.hasOwn(knownOptions, option)) continue;
+    const nearest = known.reduce((best, name) =>
+      distance(option, name) < distance(option, best) ? name : best,
+    );
+    const close = distance(option, nearest) <= Math.max(2, Math.floor(option.length / 3));
+    logger.warn(
+      `routing-controllers-session: unknown session option ${option}${close ? `; did you mean ${nearest}?` : '.'} It is ignored.`,
+    );
+  }
 }
 
 /** A duration option in milliseconds; throws SessionConfigError naming the option when it is unreadable. */
@@ -303,6 +369,7 @@ export function resolveConfig(options: SessionOptions = {}): ResolvedSessionConf
     throw new SessionConfigError('session(options) takes an options object.');
   }
   const logger = options.logger ?? console;
+  warnUnknownOptions(options, logger);
   checkDriver(options.driver);
   if (options.genid !== undefined && typeof options.genid !== 'function') {
     throw new SessionConfigError('Option genid must be a function (request) => string.');

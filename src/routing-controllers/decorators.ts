@@ -2,13 +2,50 @@ import 'reflect-metadata';
 import type { Action } from 'routing-controllers';
 import { HttpError, createParamDecorator } from 'routing-controllers';
 import { SessionConfigError, SessionNotMountedError } from '../errors';
-import type { SessionData, SessionOf } from '../session/session';
+import type { Session as ExpressSession, SessionData as ExpressSessionData } from 'express-session';
+import type { SessionData, SessionOf, SessionValueOf } from '../session/session';
 import { sessionState } from '../session/session';
 import type { ClassConstructor } from './schema';
 import { validateAgainst } from './schema';
 
-/** The type of an injected session: the Session object with the app's SessionData keys. */
-export type Session<Data extends object = SessionData> = SessionOf<Data>;
+/**
+ * The type of `request.session` and of an injected session, one type both ways (`const s: Session =
+ * request.session` compiles, and so does passing a Session where express-session's is expected): express-session's
+ * `Session & Partial<SessionData>`, which this package extends with the app's SessionData keys and the helpers.
+ */
+export type Session<Data extends object = SessionData> = ExpressSession &
+  Partial<ExpressSessionData> & { [Key in keyof Data]?: Data[Key] };
+
+/** The keys `@SessionValue` takes: the keys declared in SessionData, or any string while none is declared. */
+export type SessionKey = [keyof SessionData] extends [never] ? string : keyof SessionData & string;
+
+/** The declared type of parameter `Index` of method `Name`, where the decorator can see it (public methods). */
+type ParameterAt<Target, Name, Index extends number> = Name extends keyof Target
+  ? Target[Name] extends (...parameters: infer Parameters) => unknown
+    ? Parameters[Index]
+    : unknown
+  : unknown;
+
+/** `unknown` (no constraint) when the parameter can hold the value; otherwise a type that names the problem. */
+type Holds<Value, Parameter> = unknown extends Value
+  ? unknown
+  : [Value] extends [Parameter]
+    ? unknown
+    : { 'the parameter type cannot hold the session value, which is': Value };
+
+/**
+ * What `@SessionValue` returns: a parameter decorator that does not compile on a parameter whose declared type
+ * cannot hold the key's value (a `number` key on a `string[]` parameter).
+ */
+export type SessionValueDecorator<Value> = <
+  Target extends object,
+  Name extends string | symbol | undefined,
+  Index extends number,
+>(
+  target: Target,
+  method: Name,
+  index: Index & Holds<Value, ParameterAt<Target, Name, Index>>,
+) => void;
 
 export interface SessionValueOptions<Value = unknown> {
   /** Answer with an error (401 unless `status` says otherwise) when the value is missing. */
@@ -83,13 +120,22 @@ function schemaOf(
 }
 
 /**
- * Injects one session value, typed by the parameter. Changes made to an injected object or array are saved.
+ * Injects one session value. Changes made to an injected object or array are saved.
  * `@SessionValue('users', { required: true, validate: true }) users: UserList`
+ *
+ * The key is one declared in SessionData (any string while none is declared), `default` is of its type and the
+ * parameter must be able to hold it. A key SessionData does not declare takes its type explicitly:
+ * `@SessionValue<Cart>('cart')` (or `SessionValue<any>('cart')`).
  */
-export function SessionValue<Key extends keyof SessionData & string>(
-  key: Key | string,
-  options: SessionValueOptions = {},
-): ParameterDecorator {
+export function SessionValue<Key extends SessionKey>(
+  key: Key,
+  options?: SessionValueOptions<SessionValueOf<Key>>,
+): SessionValueDecorator<SessionValueOf<Key>>;
+export function SessionValue<Value = never>(
+  key: [Value] extends [never] ? SessionKey : string,
+  options?: SessionValueOptions<[Value][Value extends unknown ? 0 : never]>,
+): SessionValueDecorator<Value>;
+export function SessionValue(key: string, options: SessionValueOptions = {}): ParameterDecorator {
   return (target: object, method: string | symbol | undefined, index: number) => {
     const parameterTypes = Reflect.getMetadata?.('design:paramtypes', target, method as string) as
       unknown[] | undefined;

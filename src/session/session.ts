@@ -15,9 +15,12 @@ export interface SessionData {}
 
 export type { SessionDataRecord } from './change-tracker';
 
-/** The value type of a session key: declared in SessionData, or unknown for a key the app did not declare. */
+/**
+ * The value type of a session key: declared in SessionData (never null: a session holds no null, writing one
+ * removes the key), or unknown for a key the app did not declare.
+ */
 export type SessionValueOf<Key extends string> = Key extends keyof SessionData
-  ? Exclude<SessionData[Key], undefined>
+  ? NonNullable<SessionData[Key]>
   : unknown;
 
 /** `[by?]` for a key that holds a number (or is undeclared), `[never]` (an error) for any other. */
@@ -267,8 +270,9 @@ const dataProperty = (value: unknown): PropertyDescriptor => ({
   configurable: true,
 });
 
+/** Declared keys read as `T | undefined` (declare a key nullable, `users?: User[] | null`, to write `= null`). */
 export type SessionOf<Data extends object> = SessionObject & {
-  [Key in keyof Data]?: Data[Key] | null;
+  [Key in keyof Data]?: Data[Key];
 } & { [key: string]: unknown };
 
 /**
