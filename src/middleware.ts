@@ -1,13 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Keyv } from 'keyv';
-import type { ExpressMiddlewareInterface } from 'routing-controllers';
-import { Middleware } from 'routing-controllers';
 import type { SessionOptions } from './config/options';
 import { resolveConfig } from './config/options';
 import { renderSessionError } from './request/error-response';
 import { SessionConfigError } from './errors';
 import type { SessionRequest } from './manager';
 import { SessionManager } from './manager';
+import { hideCookieFromLoadedClassTransformer, routingControllers } from './optional-peers';
 import { schemaChecks } from './routing-controllers/schema';
 import { sessionStoreFor } from './stores/create';
 import { GuardedStore } from './store/guarded';
@@ -38,6 +37,7 @@ export interface SessionHandler extends UserSessions {
 /** Builds the per-app object (config, store, checks, user index) once, at start-up. */
 function createManager(options: SessionOptions = {}): SessionManager {
   const config = resolveConfig(options);
+  hideCookieFromLoadedClassTransformer();
   const store = new GuardedStore(sessionStoreFor(options), config.storeTimeoutMs, config.logger);
   const userIndex = config.userKey
     ? new UserSessionIndex(store, config.userKey, userIndexLifetime(config))
@@ -87,9 +87,14 @@ export function session(options: SessionOptions = {}): SessionHandler {
   return Object.assign(handler, { store: manager.keyv }, userSessionsOf(manager));
 }
 
+/** What routing-controllers' ExpressMiddlewareInterface asks of a middleware (routing-controllers is optional). */
+export interface SessionMiddlewareInstance {
+  use(request: IncomingMessage, response: ServerResponse, next: NextFunction): void;
+}
+
 /** The class returned by `createSessionMiddleware()`, with its store and the user-session methods as static members. */
 export interface SessionMiddlewareClass extends UserSessions {
-  new (): ExpressMiddlewareInterface;
+  new (): SessionMiddlewareInstance;
   readonly store: Keyv;
 }
 
@@ -98,11 +103,11 @@ export interface SessionMiddlewareClass extends UserSessions {
  * `useExpressServer(app, { middlewares: [createSessionMiddleware(options)], controllers: [...] })`.
  */
 export function createSessionMiddleware(options: SessionOptions = {}): SessionMiddlewareClass {
+  const { Middleware } = routingControllers('createSessionMiddleware');
   const manager = createManager(options);
   const userSessions = userSessionsOf(manager);
 
-  @Middleware({ type: 'before', priority: 1_000_000 })
-  class SessionMiddleware implements ExpressMiddlewareInterface {
+  class SessionMiddleware implements SessionMiddlewareInstance {
     static readonly store = manager.keyv;
     static readonly listUserSessions = userSessions.listUserSessions;
     static readonly revokeUserSessions = userSessions.revokeUserSessions;
@@ -111,5 +116,6 @@ export function createSessionMiddleware(options: SessionOptions = {}): SessionMi
       runSessionMiddleware(manager, request, response, next);
     }
   }
+  Middleware({ type: 'before', priority: 1_000_000 })(SessionMiddleware);
   return SessionMiddleware;
 }

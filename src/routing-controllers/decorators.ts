@@ -1,7 +1,6 @@
-import 'reflect-metadata';
-import type { Action } from 'routing-controllers';
-import { HttpError, createParamDecorator } from 'routing-controllers';
+import type { Action, HttpError } from 'routing-controllers';
 import { SessionConfigError, SessionNotMountedError } from '../errors';
+import { routingControllers, validationPeers } from '../optional-peers';
 import type { Session as ExpressSession, SessionData as ExpressSessionData } from 'express-session';
 import type { SessionData, SessionOf, SessionValueOf } from '../session/session';
 import { sessionState } from '../session/session';
@@ -67,14 +66,14 @@ function sessionOf(action: Action): SessionOf<object> {
 }
 
 function httpError(status: number, name: string, message: string): HttpError {
-  const error = new HttpError(status, message);
+  const error = new (routingControllers('@SessionValue()').HttpError)(status, message);
   error.name = name;
   return error;
 }
 
 /** Injects the request's session; writing to it is writing to `request.session`. */
 export function Session(): ParameterDecorator {
-  return createParamDecorator({
+  return routingControllers('@Session()').createParamDecorator({
     required: false,
     value: (action: Action) => sessionOf(action),
   }) as ParameterDecorator;
@@ -136,6 +135,8 @@ export function SessionValue<Value = never>(
   options?: SessionValueOptions<[Value][Value extends unknown ? 0 : never]>,
 ): SessionValueDecorator<Value>;
 export function SessionValue(key: string, options: SessionValueOptions = {}): ParameterDecorator {
+  const { createParamDecorator } = routingControllers('@SessionValue()');
+  if (options.validate) validationPeers("@SessionValue()'s validate");
   return (target: object, method: string | symbol | undefined, index: number) => {
     const parameterTypes = Reflect.getMetadata?.('design:paramtypes', target, method as string) as
       unknown[] | undefined;

@@ -1,10 +1,9 @@
-import { plainToInstance } from 'class-transformer';
 import type { ValidationError } from 'class-validator';
-import { getMetadataStorage, validate } from 'class-validator';
 import { SessionConfigError } from '../errors';
 import type { ResolvedSessionConfig } from '../config/options';
 import { SessionValidationError } from '../errors';
 import type { SessionChecks } from '../manager';
+import { validationPeers } from '../optional-peers';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type ClassConstructor<T = unknown> = new (...args: any[]) => T;
@@ -27,8 +26,9 @@ async function validateOne<T>(schema: ClassConstructor<T>, plain: unknown, path:
   if (typeof plain !== 'object' || plain === null) {
     return { instance: plain as T, problem: { key: path, text: `${path || 'value'}: must be an object` } };
   }
-  const instance = plainToInstance(schema, plain) as T;
-  const errors = await validate(instance as object, { forbidUnknownValues: false });
+  const { classTransformer, classValidator } = validationPeers('Session validation');
+  const instance = classTransformer.plainToInstance(schema, plain) as T;
+  const errors = await classValidator.validate(instance as object, { forbidUnknownValues: false });
   return { instance, problem: describeFirstError(errors, path) };
 }
 
@@ -48,18 +48,13 @@ export async function validateAgainst<T>(
   };
 }
 
-/** Where class-transformer keeps @Type() metadata; the package has no typed entry point for it. */
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { defaultMetadataStorage } = require('class-transformer/cjs/storage') as {
-  defaultMetadataStorage: { findTypeMetadata(target: object, propertyName: string): unknown };
-};
-
 /**
  * Fails at start-up when the schema's decorators are invisible to this library's class-validator and
  * class-transformer: with two copies installed, nested data would otherwise be let through unchecked.
  */
 export function assertSchemaVisible(schema: ClassConstructor): void {
-  const rules = getMetadataStorage().getTargetValidationMetadatas(schema, '', true, false);
+  const { classValidator, typeMetadata } = validationPeers('Option schema');
+  const rules = classValidator.getMetadataStorage().getTargetValidationMetadatas(schema, '', true, false);
   const twoCopies =
     'This happens when the app has its own copy of the package: class-validator and class-transformer are ' +
     'peer dependencies of routing-controllers-session, so install one copy of each (npm ls class-validator class-transformer).';
@@ -69,7 +64,7 @@ export function assertSchemaVisible(schema: ClassConstructor): void {
     );
   }
   const nested = rules.filter((rule) => rule.type === 'nestedValidation');
-  const untyped = nested.find((rule) => !defaultMetadataStorage.findTypeMetadata(schema, rule.propertyName));
+  const untyped = nested.find((rule) => !typeMetadata.findTypeMetadata(schema, rule.propertyName));
   if (untyped) {
     throw new SessionConfigError(
       `Option schema: ${schema.name}.${untyped.propertyName} is @ValidateNested() but has no @Type(() => ...) that ` +

@@ -1,5 +1,4 @@
 import { inspect } from 'node:util';
-import { Exclude } from 'class-transformer';
 import { SessionCookie } from './cookie';
 import { SessionValidationError } from '../errors';
 import type { ChangeTracker, SessionDataRecord } from './change-tracker';
@@ -112,8 +111,10 @@ export class SessionObject implements SessionHelpers {
     return this[sessionState].id;
   }
 
-  /** Listed among the session's keys, as in express-session; left out when class-transformer makes plain data. */
-  @Exclude()
+  /**
+   * Listed among the session's keys, as in express-session; left out when class-transformer makes plain data
+   * (registered by optional-peers.ts, class-transformer being an optional peer).
+   */
   get cookie(): SessionCookie {
     return this[sessionState].cookie;
   }
