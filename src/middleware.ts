@@ -40,7 +40,7 @@ function createManager(options: SessionOptions = {}): SessionManager {
   hideCookieFromLoadedClassTransformer();
   const store = new GuardedStore(sessionStoreFor(options), config.storeTimeoutMs, config.logger);
   const userIndex = config.userKey
-    ? new UserSessionIndex(store, config.userKey, userIndexLifetime(config))
+    ? new UserSessionIndex(store, config.userKey, userIndexLifetime(config), 2 * config.storeTimeoutMs + 1000)
     : undefined;
   return new SessionManager(config, store, schemaChecks(config), userIndex);
 }

@@ -222,7 +222,7 @@ export class RequestSession implements SessionBackend, SessionAtResponse {
       return;
     }
     if (users?.before !== undefined) await manager.userIndex!.unlink(users.before, key);
-    this.markSaved(plan, now);
+    this.markSaved(state, plan, now);
   }
 
   /**
@@ -236,7 +236,7 @@ export class RequestSession implements SessionBackend, SessionAtResponse {
     const { change, expiresAt, now } = this.changeOf(plan);
     const applied = manager.store.applyNow(state.id, change, expiresAt);
     if (applied === undefined) return false;
-    if (applied === 'saved') this.markSaved(plan, now);
+    if (applied === 'saved') this.markSaved(state, plan, now);
     else if (tracing) this.traceGone();
     return true;
   }
@@ -263,9 +263,12 @@ export class RequestSession implements SessionBackend, SessionAtResponse {
     return { change, expiresAt: manager.expiryOf(state.cookie, state.createdAt, now), now };
   }
 
-  /** What the save carried is now the stored session; what changed after it was planned is still to save. */
-  private markSaved(plan: SavePlan, now: number): void {
-    const { state } = this;
+  /**
+   * What the save carried is now the stored session; what changed after it was planned is still to save. A save
+   * of a session that `regenerate()` has replaced meanwhile says nothing about the new one.
+   */
+  private markSaved(state: SessionState, plan: SavePlan, now: number): void {
+    if (state !== this.state) return;
     state.tracker.commit(plan.changes);
     state.storedCookieSettings = plan.cookieSettings;
     state.isNew = false;

@@ -51,6 +51,11 @@ export class UserSessionIndex {
     private readonly store: GuardedStore,
     userKey: string,
     private readonly lifetimeMs: number | undefined,
+    /**
+     * How long an entry is kept whose session is not stored yet, or not yet with its user: the index entry is
+     * written before the save that gives the session its user, which may take up to the store timeout.
+     */
+    private readonly pendingMs: number,
   ) {
     if (store.keepsRawIds) {
       throw new SessionConfigError(
@@ -84,6 +89,11 @@ export class UserSessionIndex {
     });
   }
 
+  /** An entry written for a save that may still be under way: not pruned, whatever the store holds now. */
+  private isPending(entry: IndexEntry): boolean {
+    return Date.now() - (entry.addedAt ?? 0) < this.pendingMs;
+  }
+
   /** Drops a session from its user's entry (logout, another user, removal). */
   async unlink(userId: string, sessionKey: string): Promise<void> {
     await this.update(userId, (sessions) => void delete sessions[sessionKey]);
@@ -100,7 +110,9 @@ export class UserSessionIndex {
     await this.update(userId, async (sessions) => {
       const listed = Object.keys(sessions).filter((key) => key !== sessionKey);
       const records = await Promise.all(listed.map((key) => this.store.readKey(key)));
-      listed.forEach((key, index) => records[index] === undefined && delete sessions[key]);
+      listed.forEach((key, index) => {
+        if (records[index] === undefined && !this.isPending(sessions[key]!)) delete sessions[key];
+      });
       sessions[sessionKey] = {
         ...(userAgent ? { userAgent: userAgent.slice(0, longestUserAgent) } : {}),
         addedAt: Date.now(),
@@ -119,7 +131,7 @@ export class UserSessionIndex {
     for (const [sessionKey, entry] of Object.entries(stored?.sessions ?? {})) {
       const record = await this.store.readKey(sessionKey);
       if (record && this.userOf(record.data) === userId) live.push([sessionKey, entry, record]);
-      else gone.push(sessionKey);
+      else if (!this.isPending(entry)) gone.push(sessionKey);
     }
     if (gone.length > 0) await this.update(userId, (sessions) => gone.forEach((key) => delete sessions[key]));
     return live;
