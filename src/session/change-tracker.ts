@@ -155,20 +155,17 @@ export class ChangeTracker {
    * carries it (a key set after the first byte of the response, or after an un-awaited `save()`).
    */
   commit(saved: SessionChanges): void {
-    const baselineJson = new Map(this.baselineJson);
     for (const key of saved.removed) {
       delete this.baseline[key];
-      baselineJson.delete(key);
       this.snapshots.delete(key);
     }
     for (const key in saved.json) {
       const json = saved.json[key]!;
       this.baseline[key] = JSON.parse(json);
-      baselineJson.set(key, json);
       this.snapshots.set(key, json);
       this.dirty.delete(key);
     }
-    this.baselineJson = baselineJson;
+    this.baselineJson = this.jsonAfter(saved);
   }
 
   /**

@@ -4,7 +4,7 @@ import type { SessionStore } from '../store/contract';
 import { unreadableSession } from '../store/contract';
 import { asSessionRecord, parseEnvelope } from '../store/record';
 import { isUserIndexKey } from '../store/user-index-key';
-import { createDataRecord } from '../session/change-tracker';
+import { replacingChange } from '../store/merge';
 
 /** Keyv 6 passes an absolute expiry; Keyv 5 passes a time to live. No TTL is 30 years, no timestamp is so early. */
 const earliestTimestamp = 1e12;
@@ -60,19 +60,7 @@ export class KeyvViewAdapter extends EventEmitter {
       await this.sessions.updateValue(storeKey, () => ({ value, expiresAt }));
       return true;
     }
-    const set: Record<string, string> = {};
-    for (const [name, item] of Object.entries(createDataRecord(Object.entries(record.data))))
-      set[name] = JSON.stringify(item);
-    const { flash, ...meta } = record.meta;
-    const change = {
-      set,
-      removed: [],
-      meta,
-      create: true,
-      replace: true,
-      flash: { aged: [], flashed: flash ?? [] },
-    };
-    await this.sessions.apply(storeKey, change, expiresAt ?? Number.MAX_SAFE_INTEGER);
+    await this.sessions.apply(storeKey, replacingChange(record), expiresAt ?? Number.MAX_SAFE_INTEGER);
     return true;
   }
 

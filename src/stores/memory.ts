@@ -116,7 +116,7 @@ export class MemoryStore implements SessionStore {
     if (!stored && !change.create) return 'gone';
     // a new map, never the stored one changed: readers were handed the stored one
     const fields = fieldsAfter(stored?.fields, change, (json) => json);
-    const flash = flashKeysAfter(change.replace ? [] : (stored?.flash ?? []), change);
+    const flash = flashKeysAfter(stored?.flash ?? [], change);
     const meta = change.meta.cookie
       ? { ...change.meta, cookie: { ...change.meta.cookie } }
       : { ...change.meta };

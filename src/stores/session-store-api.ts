@@ -5,6 +5,7 @@ import { SessionValidationError } from '../errors';
 import type { SessionManager } from '../manager';
 import type { SessionChange } from '../store/contract';
 import type { SessionRecord } from '../store/record';
+import { replacingChange } from '../store/merge';
 import type { ExpressSessionRecord } from './express-session';
 import { fromExpressRecord, toExpressRecord } from './express-session';
 
@@ -98,17 +99,8 @@ export class SessionStoreApi extends EventEmitter {
     const stored = await store.read(sid);
     const now = Date.now();
     const createdAt = stored?.meta.createdAt ?? record.meta.createdAt;
-    const { flash, ...meta } = record.meta;
-    const set: Record<string, string> = {};
-    for (const [name, value] of Object.entries(record.data)) set[name] = JSON.stringify(value);
-    const change: SessionChange = {
-      set,
-      removed: [],
-      meta: { ...meta, createdAt, lastSeenAt: now },
-      create: true,
-      replace: true,
-      flash: { aged: [], flashed: flash ?? [] },
-    };
+    const whole = replacingChange(record);
+    const change: SessionChange = { ...whole, meta: { ...whole.meta, createdAt, lastSeenAt: now } };
     const [before, after] = [userIndex?.userOf(stored?.data), userIndex?.userOf(record.data)];
     const key = store.keyOf(sid);
     if (after !== undefined && after !== before) await userIndex!.add(after, key, undefined);
