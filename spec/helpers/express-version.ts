@@ -9,16 +9,9 @@
 //
 // Every spec file reports the express it ran on, once, on stderr.
 import { readFileSync, realpathSync } from 'node:fs';
-import Module from 'node:module';
-import { dirname, join, relative, sep } from 'node:path';
+import { dirname, join } from 'node:path';
+import { projectRoot, specFileOfThisProcess, swapProjectPackage } from './swap-package';
 
-interface ResolveFilename {
-  (request: string, parent: unknown, isMain: boolean, options?: unknown): string;
-}
-const loader = Module as unknown as { _resolveFilename: ResolveFilename };
-
-const root = join(__dirname, '..', '..', '..');
-const projectExpress = realpathSync(join(root, 'node_modules', 'express')) + sep;
 const wanted = process.env.SESSION_SPEC_EXPRESS ?? '5';
 
 if (wanted !== '4' && wanted !== '5') {
@@ -28,18 +21,11 @@ if (wanted !== '4' && wanted !== '5') {
 function express4Entry(): string {
   const elsewhere = process.env.SESSION_SPEC_EXPRESS4_DIR;
   return realpathSync(
-    elsewhere ? require.resolve(elsewhere) : require.resolve('express4', { paths: [root] }),
+    elsewhere ? require.resolve(elsewhere) : require.resolve('express4', { paths: [projectRoot] }),
   );
 }
 
-if (wanted === '4') {
-  const entry = express4Entry();
-  const original = loader._resolveFilename;
-  loader._resolveFilename = function (request, parent, isMain, options) {
-    const resolved = original.call(this, request, parent, isMain, options);
-    return request === 'express' && resolved.startsWith(projectExpress) ? entry : resolved;
-  };
-}
+if (wanted === '4') swapProjectPackage('express', express4Entry());
 
 /** The version of the express that `require('express')` gives here, from its package.json. */
 function expressInUse(): string {
@@ -48,12 +34,11 @@ function expressInUse(): string {
     .version;
 }
 
-// A spec file's own process; not the `node --test` runner, whose argv[1] is the first of the files it runs.
-const script = process.argv[1] ?? '';
-if (script.endsWith('.spec.js') && !process.execArgv.includes('--test')) {
+const specFile = specFileOfThisProcess();
+if (specFile !== undefined) {
   const version = expressInUse();
   if (!version.startsWith(`${wanted}.`)) {
     throw new Error(`SESSION_SPEC_EXPRESS=${wanted}, but require('express') gives express ${version}`);
   }
-  process.stderr.write(`express ${version} under ${relative(root, script)}\n`);
+  process.stderr.write(`express ${version} under ${specFile}\n`);
 }

@@ -9,32 +9,18 @@
 //
 // Every spec file reports the keyv it ran on, once, on stderr (stdout of a spawned server is its protocol).
 import { readFileSync, realpathSync } from 'node:fs';
-import Module from 'node:module';
-import { dirname, join, relative, sep } from 'node:path';
+import { dirname, join } from 'node:path';
+import { projectRoot, specFileOfThisProcess, swapProjectPackage } from './swap-package';
 
-interface ResolveFilename {
-  (request: string, parent: unknown, isMain: boolean, options?: unknown): string;
-}
-const loader = Module as unknown as { _resolveFilename: ResolveFilename };
-
-const root = join(__dirname, '..', '..', '..');
-// Real paths: the resolver answers with them, and node_modules may be a symlink.
-const projectKeyv = realpathSync(join(root, 'node_modules', 'keyv')) + sep;
 const wanted = process.env.SESSION_SPEC_KEYV ?? '6';
 
 if (wanted !== '5' && wanted !== '6') {
   throw new Error(`SESSION_SPEC_KEYV must be 5 or 6, not ${JSON.stringify(wanted)}`);
 }
 
-if (wanted === '5') {
-  // Both keyv 5 and 6 export only '.', so the bare 'keyv' is the one request there is to redirect.
-  const keyv5Entry = realpathSync(require.resolve('keyv5', { paths: [root] }));
-  const original = loader._resolveFilename;
-  loader._resolveFilename = function (request, parent, isMain, options) {
-    const resolved = original.call(this, request, parent, isMain, options);
-    return request === 'keyv' && resolved.startsWith(projectKeyv) ? keyv5Entry : resolved;
-  };
-}
+// Both keyv 5 and 6 export only '.', so the bare 'keyv' is the one request there is to redirect.
+if (wanted === '5')
+  swapProjectPackage('keyv', realpathSync(require.resolve('keyv5', { paths: [projectRoot] })));
 
 /**
  * The keyv that `require('keyv')` gives here: its version from its package.json, and the major told by the
@@ -51,14 +37,13 @@ function keyvInUse(): { version: string; major: string } {
   return { version, major: new Keyv().namespace === 'keyv' ? '5' : '6' };
 }
 
-// A spec file's own process; not the `node --test` runner, whose argv[1] is the first of the files it runs.
-const script = process.argv[1] ?? '';
-if (script.endsWith('.spec.js') && !process.execArgv.includes('--test')) {
+const specFile = specFileOfThisProcess();
+if (specFile !== undefined) {
   const { version, major } = keyvInUse();
   if (major !== wanted || !version.startsWith(`${wanted}.`)) {
     throw new Error(
       `SESSION_SPEC_KEYV=${wanted}, but require('keyv') gives keyv ${version} (class of keyv ${major})`,
     );
   }
-  process.stderr.write(`keyv ${version} under ${relative(root, script)}\n`);
+  process.stderr.write(`keyv ${version} under ${specFile}\n`);
 }
