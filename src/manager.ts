@@ -9,7 +9,7 @@ import type { GuardedStore } from './store/guarded';
 import type { SessionRecord } from './store/record';
 import type { UserSessionIndex } from './store/user-index';
 import { attachSlot, originalPathOf, slotOf } from './request/accessors';
-import { ignoreSecondEnd } from './request/response-hold';
+import { prepareResponse } from './request/response-hooks';
 import type { RequestSlot } from './request/accessors';
 import type { IncomingSession, SessionRequest } from './request/request-session';
 import { RequestSession } from './request/request-session';
@@ -17,10 +17,14 @@ import { SessionStoreApi } from './stores/session-store-api';
 import { keyvViewOf } from './stores/keyv-view';
 import { KeyvSessionStore } from './stores/keyv';
 import type { Keyv } from 'keyv';
+import type { ReadResult } from './store/contract';
 import { unreadableSession } from './store/contract';
 import { trace, traceError, traceId, tracing } from './trace';
 
 export type { SessionRequest } from './request/request-session';
+
+/** The store could not answer at once: the request waits for its promise instead. */
+const notNow = Symbol('not now');
 
 /** Checks session data after it is read; returns false when the stored data must be discarded. */
 export type SessionDataLoadCheck = (data: SessionDataRecord) => Promise<boolean>;
@@ -94,7 +98,7 @@ export class SessionManager {
       if (tracing) trace(`no session: the store ${this.store.name} says it is disconnected`);
       return undefined;
     }
-    ignoreSecondEnd(response);
+    prepareResponse(response);
     const cookieId = readSessionId(request, config.name, config.secrets);
     if (tracing && !cookieId) this.traceNoCookie(request);
     const slot: RequestSlot = { owner: this, next, response, cookieOptions, lazy: !cookieId };
@@ -107,14 +111,24 @@ export class SessionManager {
       }
       return undefined;
     }
-    return this.load(cookieId.id).then((record) => {
-      const incoming: IncomingSession = {
-        id: cookieId.id,
-        resign: !cookieId.signedWithCurrentSecret,
-        record,
-      };
-      new RequestSession(this, request, response, slot.cookieOptions, incoming, slot.next);
-    });
+    if (this.store.readsNow && !this.checks.afterLoad) {
+      const record = this.loadNow(cookieId.id);
+      if (record !== notNow) {
+        this.begin(request, slot, cookieId, record);
+        return undefined;
+      }
+    }
+    return this.load(cookieId.id).then((record) => this.begin(request, slot, cookieId, record));
+  }
+
+  private begin(
+    request: SessionRequest,
+    slot: RequestSlot,
+    cookieId: { id: string; signedWithCurrentSecret: boolean },
+    record: IncomingSession['record'],
+  ): void {
+    const incoming: IncomingSession = { id: cookieId.id, resign: !cookieId.signedWithCurrentSecret, record };
+    new RequestSession(this, request, slot, incoming);
   }
 
   private traceNoCookie(request: IncomingMessage): void {
@@ -129,7 +143,7 @@ export class SessionManager {
 
   /** Builds a new session for a request that came without a cookie, when it first touches it. */
   build(request: IncomingMessage, slot: RequestSlot): RequestSession {
-    return new RequestSession(this, request, slot.response, slot.cookieOptions, undefined, slot.next);
+    return new RequestSession(this, request, slot, undefined);
   }
 
   private isExpired(record: SessionRecord, now: number): boolean {
@@ -138,9 +152,8 @@ export class SessionManager {
     return hasExpired(limits, record.meta.createdAt, record.meta.lastSeenAt, now);
   }
 
-  /** The session stored under an id, unless it expired (it is then removed) or fails the schema. */
-  async readLive(sessionId: string): Promise<SessionRecord | undefined> {
-    const record = await this.store.readSession(sessionId);
+  /** The stored record unless there is none, it is unreadable or it expired ('expired': it must be removed). */
+  private unexpired(sessionId: string, record: ReadResult): SessionRecord | 'expired' | undefined {
     if (record === undefined || record === unreadableSession) {
       if (tracing) {
         trace(
@@ -154,14 +167,42 @@ export class SessionManager {
     if (this.isExpired(record, Date.now())) {
       if (tracing)
         trace(`session ${traceId(sessionId)} discarded: expired (idle or absolute timeout); removing it`);
-      await this.removeSession(sessionId, record.data).catch(() => undefined);
+      return 'expired';
+    }
+    return record;
+  }
+
+  /** The session stored under an id, unless it expired (it is then removed) or fails the schema. */
+  async readLive(sessionId: string): Promise<SessionRecord | undefined> {
+    const stored = await this.store.readSession(sessionId);
+    const record = this.unexpired(sessionId, stored);
+    if (record === 'expired') {
+      await this.removeSession(sessionId, (stored as SessionRecord).data).catch(() => undefined);
       return undefined;
     }
+    if (record === undefined) return undefined;
     if (this.checks.afterLoad && !(await this.checks.afterLoad(record.data))) {
       if (tracing) trace(`session ${traceId(sessionId)} discarded: its data does not match the schema`);
       return undefined;
     }
     if (tracing) trace(`session ${traceId(sessionId)} loaded`);
+    return record;
+  }
+
+  /** `readLive` done at once by a store in this process, with no schema to check; notNow when it failed. */
+  private loadNow(sessionId: string): SessionRecord | undefined | typeof notNow {
+    let stored: ReadResult;
+    try {
+      stored = this.store.readSessionNow(sessionId);
+    } catch {
+      return notNow;
+    }
+    const record = this.unexpired(sessionId, stored);
+    if (record === 'expired') {
+      this.removeSession(sessionId, (stored as SessionRecord).data).catch(() => undefined);
+      return undefined;
+    }
+    if (record && tracing) trace(`session ${traceId(sessionId)} loaded`);
     return record;
   }
 

@@ -18,6 +18,12 @@ export class SwitchableStore extends MemoryStore {
     return super.read(key);
   }
 
+  /** Down, it never reads at once: the load goes the asynchronous way, and fails or hangs there. */
+  override readNow(key: string): ReturnType<MemoryStore['readNow']> {
+    if (this.mode !== 'up') throw new Error('not now');
+    return super.readNow(key);
+  }
+
   /** Down, it never applies at once: the save goes the asynchronous way, and fails or hangs there. */
   override applyNow(key: string, change: SessionChange, expiresAt: number): ApplyResult | undefined {
     return this.mode === 'up' ? super.applyNow(key, change, expiresAt) : undefined;

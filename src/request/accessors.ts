@@ -17,6 +17,8 @@ export interface RequestSlot {
   cookieOptions: SessionCookieOptions;
   /** The session is still to be built when the request first touches it (no cookie came with the request). */
   lazy: boolean;
+  /** The request's session work, once built: `request.session` and `request.sessionID` read through it. */
+  current?: RequestSession;
 }
 
 const requestSlot = Symbol('routing-controllers-session');
@@ -31,13 +33,22 @@ export function ownValue(target: object, property: string, value: unknown): void
   Object.defineProperty(target, property, { value, writable: true, configurable: true, enumerable: true });
 }
 
+/** The request's session work, built now if the request came without a cookie and first touches it here. */
+function currentOf(request: SlottedRequest): RequestSession | undefined {
+  const slot = request[requestSlot];
+  if (!slot) return undefined;
+  if (slot.current || !slot.lazy) return slot.current;
+  slot.lazy = false;
+  return slot.owner.build(request, slot);
+}
+
 /**
- * Puts the slot on the request, and makes `request.session`, `request.sessionID` and `request.sessionStore`
- * read through it. For a request without a session cookie these are accessors on Express's per-app request
- * object, not on each request: accessors defined on every request object slow down every later property
- * access Express makes. Node's own IncomingMessage.prototype is left alone (it is every request's in the
- * process): on a bare Node server they are defined on the request. For a request this library does not
- * manage they read undefined and assign like plain properties.
+ * Puts the slot on the request. `request.session` (until the session is built), `request.sessionID` and
+ * `request.sessionStore` are accessors on Express's per-app request object that read through the slot: an
+ * accessor defined on each request object would cost closures and a descriptor per request, and slow down
+ * every later property access Express makes. Node's own IncomingMessage.prototype is
+ * left alone (it is every request's in the process): on a bare Node server they are defined on the request.
+ * For a request this library does not manage they read undefined and assign like plain properties.
  */
 export function attachSlot(request: IncomingMessage, slot: RequestSlot): void {
   (request as SlottedRequest)[requestSlot] = slot;
@@ -45,26 +56,40 @@ export function attachSlot(request: IncomingMessage, slot: RequestSlot): void {
   const prototype = ownPrototype === IncomingMessage.prototype ? request : ownPrototype;
   if (preparedPrototypes.has(prototype)) return;
   preparedPrototypes.add(prototype);
-  const builtFor = (request: SlottedRequest) => {
-    const slot = request[requestSlot];
-    if (!slot?.lazy) return undefined;
-    slot.lazy = false;
-    return slot.owner.build(request, slot);
-  };
-  const accessor = (property: string, read: (request: SlottedRequest) => unknown) =>
-    Object.defineProperty(prototype, property, {
+  Object.defineProperties(prototype, {
+    session: {
       configurable: true,
+      // once built, the session is an own property of the request (as express-session's, so that
+      // `delete request.session` unsets it): these run before that, or for a request not managed here
       get(this: SlottedRequest) {
-        return read(this);
+        return this[requestSlot]?.lazy ? currentOf(this)!.session : undefined;
       },
       set(this: SlottedRequest, value: unknown) {
-        builtFor(this);
-        ownValue(this, property, value);
+        currentOf(this);
+        ownValue(this, 'session', value);
       },
-    });
-  accessor('session', (request) => builtFor(request)?.session);
-  accessor('sessionID', (request) => builtFor(request)?.state.id);
-  accessor('sessionStore', (request) => request[requestSlot]?.owner.sessionStore);
+    },
+    sessionID: {
+      configurable: true,
+      get(this: SlottedRequest) {
+        return currentOf(this)?.sessionIdValue();
+      },
+      set(this: SlottedRequest, value: unknown) {
+        const current = currentOf(this);
+        if (current) current.replacedId = { value };
+        else ownValue(this, 'sessionID', value);
+      },
+    },
+    sessionStore: {
+      configurable: true,
+      get(this: SlottedRequest) {
+        return this[requestSlot]?.owner.sessionStore;
+      },
+      set(this: SlottedRequest, value: unknown) {
+        ownValue(this, 'sessionStore', value);
+      },
+    },
+  });
 }
 
 /** The path the request was made to, before any router mounting (express-session's `parseurl.original`). */

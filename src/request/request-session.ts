@@ -9,6 +9,7 @@ import { SessionError, SessionStoreUnavailableError } from '../errors';
 import type { SessionChange } from '../store/contract';
 import type { SessionRecord } from '../store/record';
 import type { SessionManager } from '../manager';
+import type { RequestSlot } from './accessors';
 import { ownValue } from './accessors';
 import { cookieDecisionOf, cookieReasonOf } from './cookie-decision';
 import { renderSessionError } from './error-response';
@@ -68,16 +69,21 @@ export class RequestSession implements SessionBackend, SessionAtResponse {
   /** The last line traced, so that asking again at the end (after the first byte) does not repeat it. */
   private traced?: string;
 
+  readonly response: ServerResponse;
+  /** The cookie attributes of this request (the `cookie` option, or what its function returned). */
+  readonly cookieOptions: SessionCookieOptions;
+  /** The middleware's `next`, for errors that come after the response (express-session passes those too). */
+  private readonly next: ((error?: unknown) => void) | undefined;
+
   constructor(
     private readonly manager: SessionManager,
     readonly request: SessionRequest,
-    readonly response: ServerResponse,
-    /** The cookie attributes of this request (the `cookie` option, or what its function returned). */
-    readonly cookieOptions: SessionCookieOptions,
+    slot: RequestSlot,
     incoming: IncomingSession | undefined,
-    /** The middleware's `next`, for errors that come after the response (express-session passes those too). */
-    private readonly next: ((error?: unknown) => void) | undefined,
   ) {
+    this.response = slot.response;
+    this.cookieOptions = slot.cookieOptions;
+    this.next = slot.next;
     this.incomingId = incoming?.id;
     this.resign = incoming?.resign === true;
     const record = incoming?.record;
@@ -85,14 +91,15 @@ export class RequestSession implements SessionBackend, SessionAtResponse {
     this.phase = record === 'anonymous' ? 'anonymous' : loaded ? 'loaded' : 'new';
     this.state = this.newState(loaded && incoming?.id, loaded);
     this.session = createSession(this.state);
+    // an own property, as express-session's: `delete request.session` unsets it
     ownValue(request, 'session', this.session);
-    Object.defineProperty(request, 'sessionID', {
-      configurable: true,
-      enumerable: true,
-      get: () => (this.replacedId === undefined ? this.state.id : this.replacedId.value),
-      set: (value: unknown) => (this.replacedId = { value }),
-    });
-    hookResponse(response, this);
+    slot.current = this;
+    hookResponse(this.response, this);
+  }
+
+  /** What `request.sessionID` reads: the session's id, or what the app assigned to it. */
+  sessionIdValue(): unknown {
+    return this.replacedId === undefined ? this.state.id : this.replacedId.value;
   }
 
   /** The state of a session loaded from the store, or of a new one. */
@@ -290,7 +297,7 @@ export class RequestSession implements SessionBackend, SessionAtResponse {
    */
   workAtEnd(): EndWork | undefined {
     const { request, state } = this;
-    if (request.session !== this.session) {
+    if (this.request.session !== this.session) {
       const removes = this.manager.config.unset === 'destroy' && this.phase !== 'destroyed' && !state.isNew;
       if (tracing) this.traceUnset(removes);
       if (!removes) return undefined;
@@ -343,7 +350,7 @@ export class RequestSession implements SessionBackend, SessionAtResponse {
     const { config } = this.manager;
     const secureRequest = isSecureRequest(request, config.proxy);
     const facts = {
-      idIsString: typeof request.sessionID === 'string',
+      idIsString: typeof this.sessionIdValue() === 'string',
       secureOnly: state.cookie.secure === true,
       secureRequest,
       storedAndKept: stored && request.session === this.session,

@@ -45,28 +45,6 @@ function prepareResponsePrototype(response: ServerResponse): void {
   }
 }
 
-const guardedPrototypes = new WeakSet<object>();
-
-/**
- * A second `end()` is ignored, as express-session ignores it (Node would emit an error no one listens to, and
- * the process would die). Defined once on the app's response prototype; on a bare Node server on the response.
- */
-export function ignoreSecondEnd(response: ServerResponse): void {
-  const ownPrototype = Object.getPrototypeOf(response) as object;
-  const target = ownPrototype === ServerResponse.prototype ? response : ownPrototype;
-  if (guardedPrototypes.has(target)) return;
-  guardedPrototypes.add(target);
-  const inherited = (target as { end: (...args: unknown[]) => unknown }).end;
-  Object.defineProperty(target, 'end', {
-    configurable: true,
-    writable: true,
-    value(this: ServerResponse, ...args: unknown[]): unknown {
-      if (this.writableEnded) return this;
-      return inherited.apply(this, args);
-    },
-  });
-}
-
 /**
  * While the save runs, the response must count as answered: code that runs after the action (Express's
  * 404 fallback, routing-controllers calling next(error) after its JSON error) would otherwise answer it

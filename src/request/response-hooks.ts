@@ -1,4 +1,4 @@
-import type { ServerResponse } from 'node:http';
+import { ServerResponse } from 'node:http';
 import { holdResponse } from './response-hold';
 
 /** Store work the end of a response waits for, and whether its failure would lose data or a removal. */
@@ -24,6 +24,212 @@ export interface SessionAtResponse {
 }
 
 type Method = (...args: unknown[]) => unknown;
+type Hooked = 'writeHead' | 'write' | 'end';
+const hookedMethods: readonly Hooked[] = ['writeHead', 'write', 'end'];
+
+/**
+ * - watching: the session decides at the first byte and at the end
+ * - ended: `end()` has gone through; later calls go straight on (end's own header write among them), but a
+ *   second end
+ * - failing: a failure is being answered; all three go straight on
+ * - discarding: the failure has been answered; the app's later calls go nowhere
+ */
+type WatchMode = 'watching' | 'ended' | 'failing' | 'discarding';
+
+const watchSlot = Symbol('routing-controllers-session response');
+type WatchedResponse = ServerResponse & { [watchSlot]?: ResponseWatch };
+
+/**
+ * One response's part in the saving: the session asked at the first byte and at the end, and the calls held
+ * while its store work runs. `original` is what a hooked call goes on to: the inherited method, or the
+ * method another middleware put on the response before the session was attached.
+ */
+class ResponseWatch {
+  mode: WatchMode = 'watching';
+  /** The hooked method whose call is going on to its original: the prototype's hook of it lets it through. */
+  passing: Hooked | undefined;
+  private held: Array<() => void> | undefined;
+  private drainOwed = false;
+  private saveFailed = false;
+  private saving: Promise<unknown> | undefined;
+
+  constructor(
+    private readonly response: ServerResponse,
+    private readonly session: SessionAtResponse,
+  ) {}
+
+  call(method: Hooked, original: Method, args: unknown[]): unknown {
+    if (this.mode === 'discarding') return method === 'write' ? true : this.response;
+    if (this.mode !== 'watching') {
+      // a second end() is ignored, as express-session ignores it (Node would emit an error no one hears)
+      if (method === 'end' && this.response.writableEnded) return this.response;
+      return this.pass(method, original, args);
+    }
+    if (method === 'writeHead') return this.writeHead(original, args);
+    if (method === 'write') return this.write(original, args);
+    return this.end(original, args);
+  }
+
+  private pass(method: Hooked, original: Method, args: unknown[]): unknown {
+    const { passing } = this;
+    this.passing = method;
+    try {
+      return original.apply(this.response, args);
+    } finally {
+      this.passing = passing;
+    }
+  }
+
+  private writeHead(original: Method, args: unknown[]): unknown {
+    if (this.held || this.firstByte()) {
+      this.later('writeHead', original, args);
+      return this.response;
+    }
+    const header = this.session.applyCookie(!this.saveFailed && this.session.isStored());
+    return this.pass('writeHead', original, header === undefined ? args : keepCookieInHeaders(args, header));
+  }
+
+  private write(original: Method, args: unknown[]): unknown {
+    if (this.held || (!this.response.headersSent && this.firstByte())) {
+      this.later('write', original, args);
+      this.drainOwed = true;
+      return false;
+    }
+    return this.pass('write', original, args);
+  }
+
+  private end(original: Method, args: unknown[]): unknown {
+    const { response, session } = this;
+    if (this.held) {
+      this.later('end', original, args);
+      return response;
+    }
+    if (response.writableEnded) return response;
+    const work = session.workAtEnd();
+    let failedNow: unknown;
+    let doneNow = false;
+    try {
+      doneNow = work !== undefined && work.commitNow();
+    } catch (error) {
+      failedNow = error ?? new Error('the session could not be saved');
+    }
+    const finish = (saved: boolean) => {
+      try {
+        session.applyCookie(saved && session.isStored());
+      } finally {
+        this.mode = 'ended';
+      }
+      return this.pass('end', original, args);
+    };
+    if (failedNow !== undefined) {
+      this.holdFor({ ...work!, commit: () => Promise.reject(failedNow) }, finish);
+      return response;
+    }
+    if (!work || doneNow) return finish(!this.saveFailed);
+    this.holdFor(work, finish);
+    return response;
+  }
+
+  /** At the first byte: hold the response if the session has store work, else let it through. */
+  private firstByte(): boolean {
+    if (this.saving) return false;
+    const work = this.session.workAtEnd();
+    if (!work) return false;
+    // the cookie is set by the writeHead that the replay makes
+    this.holdFor(work, () => undefined);
+    return true;
+  }
+
+  /** Makes the call again when the hold is released: through these hooks, even if the app wrapped them since. */
+  private later(method: Hooked, original: Method, args: unknown[]): void {
+    this.held!.push(() => this.call(method, original, args));
+  }
+
+  /** Holds the response while the store work runs, then replays the calls made meanwhile, or fails it. */
+  private holdFor({ dataAtRisk, commit }: EndWork, resume: (saved: boolean) => unknown): void {
+    const { response, session } = this;
+    const release = holdResponse(response);
+    this.held = [];
+    this.saving = commit()
+      .then(
+        () => undefined,
+        (error: unknown) => error ?? new Error('the session could not be saved'),
+      )
+      .then((error) => {
+        const calls = this.held ?? [];
+        this.held = undefined;
+        release(() => this.resumeAfter(error, dataAtRisk, resume, calls));
+      })
+      .catch((error: unknown) => session.fail(error));
+  }
+
+  private resumeAfter(
+    error: unknown,
+    dataAtRisk: boolean,
+    resume: (saved: boolean) => unknown,
+    calls: Array<() => void>,
+  ): void {
+    this.saveFailed = error !== undefined;
+    try {
+      if (this.saveFailed && dataAtRisk) throw error;
+      resume(!this.saveFailed);
+      for (const call of calls) call();
+    } catch (failure) {
+      this.mode = 'failing';
+      this.session.fail(failure);
+      this.mode = 'discarding';
+      return;
+    }
+    if (this.drainOwed) this.response.emit('drain');
+    this.drainOwed = false;
+    if (error !== undefined) this.session.reportAfterResponse(error);
+  }
+}
+
+/** The three hooks for a response object or prototype whose own methods are `inherited`. */
+function hooksOver(inherited: Record<Hooked, Method>): Record<Hooked, Method> {
+  const hook = (method: Hooked) => {
+    const original = inherited[method];
+    // `arguments` handed on as is: no array is made for a response that has no session work
+    return function (this: WatchedResponse): unknown {
+      const watch = this[watchSlot];
+      if (watch === undefined || watch.passing === method) {
+        // a second end() is ignored, as express-session ignores it (Node would emit an error no one hears)
+        if (method === 'end' && this.writableEnded) return this;
+        // eslint-disable-next-line prefer-rest-params
+        return original.apply(this, arguments as unknown as unknown[]);
+      }
+      // eslint-disable-next-line prefer-rest-params
+      return watch.call(method, original, Array.from(arguments));
+    };
+  };
+  return { writeHead: hook('writeHead'), write: hook('write'), end: hook('end') };
+}
+
+const preparedPrototypes = new WeakSet<object>();
+let nodeResponseHooks: Record<Hooked, Method> | undefined;
+const isNodeHook = (method: Hooked, candidate: unknown) => nodeResponseHooks?.[method] === candidate;
+
+/**
+ * Puts the hooks on the app's response prototype, once: a response with no session work then costs nothing
+ * but a property read, and no response gets closures or properties of its own. Node's own
+ * ServerResponse.prototype serves every response of the process and is left alone: on a bare Node server
+ * the hooks are put on each response.
+ */
+export function prepareResponse(response: ServerResponse): void {
+  const prototype = Object.getPrototypeOf(response) as Record<Hooked, Method>;
+  if (prototype === (ServerResponse.prototype as unknown)) {
+    nodeResponseHooks ??= hooksOver(prototype);
+    Object.assign(response, nodeResponseHooks);
+    return;
+  }
+  if (preparedPrototypes.has(prototype)) return;
+  preparedPrototypes.add(prototype);
+  const inherited = { writeHead: prototype.writeHead, write: prototype.write, end: prototype.end };
+  for (const [method, value] of Object.entries(hooksOver(inherited))) {
+    Object.defineProperty(prototype, method, { configurable: true, writable: true, value });
+  }
+}
 
 /**
  * Saves before the response's headers and body leave, so that the client's next request reads this one's
@@ -31,132 +237,22 @@ type Method = (...args: unknown[]) => unknown;
  * response is held from its first byte (writeHead, write or end) until the work is done: its calls are kept
  * in order and replayed (a write while held returns false, and 'drain' follows the replay, so a piped file
  * waits instead of filling memory). What fails then is answered by `fail`, with a proper status when the
- * work failed before any header left. writeHead, write and end are put back on every path.
+ * work failed before any header left. A second `end()` is ignored.
  */
 export function hookResponse(response: ServerResponse, session: SessionAtResponse): void {
-  const original = {
-    writeHead: response.writeHead as Method,
-    write: response.write as Method,
-    end: response.end as Method,
-  };
-  // `end` stays hooked once the response is on its way: a second call is ignored
-  const unhook = () => Object.assign(response, { writeHead: original.writeHead, write: original.write });
-  const unhookAll = () => Object.assign(response, original);
-  /** After a failure has been answered, the app's later calls go nowhere instead of writing after the end. */
-  const discardLaterCalls = () =>
-    Object.assign(response, { writeHead: () => response, write: () => true, end: () => response });
-  let held: Array<() => void> | undefined;
-  let drainOwed = false;
-  let saveFailed = false;
-  let saving: Promise<unknown> | undefined;
-
-  /** Holds the response while the store work runs, then replays the calls made meanwhile, or fails it. */
-  const holdFor = ({ dataAtRisk, commit }: EndWork, resume: (saved: boolean) => void) => {
-    const release = holdResponse(response);
-    held = [];
-    saving = commit()
-      .then(
-        () => undefined,
-        (error: unknown) => error ?? new Error('the session could not be saved'),
-      )
-      .then((error) => {
-        const calls = held ?? [];
-        held = undefined;
-        release(() => {
-          saveFailed = error !== undefined;
-          try {
-            if (saveFailed && dataAtRisk) throw error;
-            resume(!saveFailed);
-            for (const call of calls) call();
-          } catch (failure) {
-            unhookAll();
-            session.fail(failure);
-            discardLaterCalls();
-            return;
-          }
-          if (drainOwed) response.emit('drain');
-          drainOwed = false;
-          if (error !== undefined) session.reportAfterResponse(error);
-        });
-      })
-      .catch((error: unknown) => session.fail(error));
-  };
-
-  /** At the first byte: hold the response if the session has store work, else let it through. */
-  const firstByte = (): boolean => {
-    if (saving) return false;
-    const work = session.workAtEnd();
-    if (!work) return false;
-    // the cookie is set by the writeHead that the replay makes
-    holdFor(work, () => undefined);
-    return true;
-  };
-
-  /** Makes the call again when the hold is released: through these hooks, even if the app wrapped them since. */
-  const later = (method: keyof typeof original, args: unknown[]) =>
-    held!.push(() => hooks[method].apply(response, args));
-
-  const hooks: Record<keyof typeof original, Method> = {
-    writeHead: (...args) => {
-      if (held || firstByte()) {
-        later('writeHead', args);
-        return response;
-      }
-      const header = session.applyCookie(!saveFailed && session.isStored());
-      return original.writeHead.apply(
-        response,
-        header === undefined ? args : keepCookieInHeaders(args, header),
-      );
-    },
-
-    write: (...args) => {
-      if (held || (!response.headersSent && firstByte())) {
-        later('write', args);
-        drainOwed = true;
-        return false;
-      }
-      return original.write.apply(response, args);
-    },
-
-    end: (...args) => {
-      if (held) {
-        later('end', args);
-        return response;
-      }
-      if (response.writableEnded) return response;
-      const work = session.workAtEnd();
-      let failedNow: unknown;
-      let doneNow = false;
-      try {
-        doneNow = work !== undefined && work.commitNow();
-      } catch (error) {
-        failedNow = error ?? new Error('the session could not be saved');
-      }
-      if (failedNow !== undefined) {
-        holdFor({ ...work!, commit: () => Promise.reject(failedNow) }, (saved) => {
-          session.applyCookie(saved && session.isStored());
-          unhook();
-          original.end.apply(response, args);
-        });
-        return response;
-      }
-      if (!work || doneNow) {
-        try {
-          session.applyCookie(!saveFailed && session.isStored());
-        } finally {
-          unhook();
-        }
-        return original.end.apply(response, args);
-      }
-      holdFor(work, (saved) => {
-        session.applyCookie(saved && session.isStored());
-        unhook();
-        original.end.apply(response, args);
-      });
-      return response;
-    },
-  };
-  Object.assign(response, hooks);
+  const watched = response as WatchedResponse;
+  const watch = new ResponseWatch(response, session);
+  watched[watchSlot] = watch;
+  // A middleware that ran before this one may have wrapped a method around the one it found then, which may
+  // not be the prototype's hook (requests under way when it was put there): that wrapper is hooked too.
+  for (const method of hookedMethods) {
+    if (!Object.prototype.hasOwnProperty.call(response, method)) continue;
+    const own = watched[method] as Method;
+    if (isNodeHook(method, own)) continue;
+    watched[method] = function (this: ServerResponse, ...args: unknown[]) {
+      return watch.passing === method ? own.apply(this, args) : watch.call(method, own, args);
+    } as never;
+  }
 }
 
 /**

@@ -82,7 +82,7 @@ export function planSave(
   const facts: Omit<SaveFacts, 'changed'> = {
     explicit,
     anonymous: context.phase === 'anonymous',
-    idIsString: typeof context.request.sessionID === 'string',
+    idIsString: typeof context.sessionIdValue() === 'string',
     regenerated: context.phase === 'regenerated',
     stored: !state.isNew,
     savedAlready: context.savedAlready,

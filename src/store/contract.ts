@@ -37,9 +37,13 @@ export interface SessionStore {
   readonly name: string;
   /** The store keeps express-session's raw session ids as keys (a store migrated from express-session). */
   readonly keepsRawIds?: boolean;
+  /** Every call of this store settles within this many milliseconds (the Redis driver's commandTimeout). */
+  readonly callTimeoutMs?: number;
   /** False while an express-session store says it is disconnected. */
   readonly connected?: boolean;
   read(key: string): Promise<ReadResult>;
+  /** The same read done at once by a store in this process (memory); throws when not now (`read` is then used). */
+  readNow?(key: string): ReadResult;
   /** Merges the change into the stored session in one step that no other apply or remove can interleave. */
   apply(key: string, change: SessionChange, expiresAt: number): Promise<ApplyResult>;
   /** The same apply done at once by a store in this process; undefined: not now (use `apply`). */

@@ -41,14 +41,24 @@ export class GuardedStore {
     return this.keepsRawIds ? sessionId : storeKeyOf(sessionId);
   }
 
-  private async call<T>(operation: () => Promise<T>): Promise<T> {
+  /** `oneCommand`: the call is one store command (read, apply, remove), no lock wait or series of them. */
+  private call<T>(operation: () => Promise<T>, oneCommand = false): Promise<T> {
+    let called: Promise<T>;
     try {
-      return await withDeadline(operation(), this.timeoutMs, () => `no answer within ${this.timeoutMs} ms`);
+      called = operation();
     } catch (error) {
+      called = Promise.reject(error as Error);
+    }
+    // a store whose every call is bounded more tightly already needs no deadline of its own here
+    const { callTimeoutMs } = this.store;
+    if (!oneCommand || callTimeoutMs === undefined || callTimeoutMs > this.timeoutMs) {
+      called = withDeadline(called, this.timeoutMs, () => `no answer within ${this.timeoutMs} ms`);
+    }
+    return called.catch((error: unknown) => {
       throw error instanceof SessionStoreUnavailableError
         ? error
         : new SessionStoreUnavailableError(this.name, error);
-    }
+    });
   }
 
   /** The session at a store key; a corrupt or foreign value counts as no session. */
@@ -66,15 +76,32 @@ export class GuardedStore {
     return this.readStored(this.keyOf(sessionId));
   }
 
+  /** The store is in this process and reads at once (`readSessionNow`). */
+  get readsNow(): boolean {
+    return this.store.readNow !== undefined;
+  }
+
+  /** `readSession` done at once, where `readsNow`; throws what `readSession` would reject with. */
+  readSessionNow(sessionId: string): ReadResult {
+    let stored: ReadResult;
+    try {
+      stored = this.store.readNow!(this.keyOf(sessionId));
+    } catch (error) {
+      throw new SessionStoreUnavailableError(this.name, error);
+    }
+    if (stored === unreadableSession) this.reportUnreadable(this.keyOf(sessionId));
+    return stored;
+  }
+
   private async readStored(key: string): Promise<ReadResult> {
-    const stored = await this.call(() => this.store.read(key));
+    const stored = await this.call(() => this.store.read(key), true);
     if (stored === unreadableSession) this.reportUnreadable(key);
     return stored;
   }
 
   apply(sessionId: string, change: SessionChange, expiresAt: number): Promise<ApplyResult> {
     const key = this.keyOf(sessionId);
-    return this.call(() => this.store.apply(key, change, expiresAt));
+    return this.call(() => this.store.apply(key, change, expiresAt), true);
   }
 
   /** The apply done at once by a store in this process; undefined when the store cannot now. Throws as apply rejects. */
@@ -89,7 +116,7 @@ export class GuardedStore {
 
   /** True when the session was still stored. */
   removeKey(key: string): Promise<boolean> {
-    return this.call(() => this.store.remove(key));
+    return this.call(() => this.store.remove(key), true);
   }
 
   remove(sessionId: string): Promise<boolean> {

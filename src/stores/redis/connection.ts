@@ -77,10 +77,12 @@ export class RedisConnection extends EventEmitter {
   readonly displayUrl: string;
   private readonly url: string;
   private readonly connectTimeoutMs: number;
-  private readonly commandTimeoutMs: number;
+  readonly commandTimeoutMs: number;
   private readonly appClient: AnyRedisClient | undefined;
   private readonly clusterUrls: string[] | undefined;
   private route: Promise<Route> | undefined;
+  /** The route once made, for commands sent while its client is ready (no wait for `ready()`). */
+  private madeRoute: Route | undefined;
   private connecting: Promise<unknown> | undefined;
   private outageReported = false;
 
@@ -95,7 +97,10 @@ export class RedisConnection extends EventEmitter {
       : this.url.replace(/\/\/[^@/]*@/, '//***@');
     this.connectTimeoutMs = durationOption('redis.connectTimeout', options.connectTimeout as Duration, '1s');
     this.commandTimeoutMs = durationOption('redis.commandTimeout', options.commandTimeout as Duration, '1s');
-    if (this.appClient) this.route = Promise.resolve(routeOf(this.appClient));
+    if (this.appClient) {
+      this.madeRoute = routeOf(this.appClient);
+      this.route = Promise.resolve(this.madeRoute);
+    }
   }
 
   private async createRoute(): Promise<Route> {
@@ -119,7 +124,7 @@ export class RedisConnection extends EventEmitter {
       if (this.listenerCount('error') > 0) this.emit('error', error);
     });
     client.on('ready', () => (this.outageReported = false));
-    return routeOf(client);
+    return (this.madeRoute = routeOf(client));
   }
 
   /** The route, ready for a command; while Redis is unreachable the client reconnects in the background. */
@@ -139,8 +144,13 @@ export class RedisConnection extends EventEmitter {
 
   /** Runs one command about `key` (which routes it on a cluster), failing when Redis does not answer in time. */
   send<T>(key: string | undefined, args: string[]): Promise<T> {
+    const route = this.madeRoute;
+    const sent =
+      route?.client.isReady === true
+        ? route.send<T>(key, args)
+        : this.ready().then((ready) => ready.send<T>(key, args));
     return withDeadline(
-      this.ready().then((route) => route.send<T>(key, args)),
+      sent,
       this.commandTimeoutMs,
       () => `Redis at ${this.displayUrl} did not answer within ${this.commandTimeoutMs} ms`,
     );
@@ -183,6 +193,7 @@ export class RedisConnection extends EventEmitter {
   async close(): Promise<void> {
     const route = this.route;
     this.route = undefined;
+    this.madeRoute = undefined;
     if (route && !this.appClient) (await route).client.destroy();
   }
 }

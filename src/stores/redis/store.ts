@@ -59,6 +59,7 @@ function isWrongType(error: unknown): boolean {
  */
 export class RedisSessionStore implements SessionStore {
   readonly name: string;
+  readonly callTimeoutMs: number;
   private readonly prefix: string;
   private readonly connection: RedisConnection;
   private readonly processLock = new KeyedLock();
@@ -67,6 +68,7 @@ export class RedisSessionStore implements SessionStore {
     this.connection = new RedisConnection(options);
     this.prefix = options.prefix ?? 'sess';
     this.name = `redis (${this.connection.displayUrl})`;
+    this.callTimeoutMs = this.connection.commandTimeoutMs;
   }
 
   /** Reports the first error of an outage (the client reconnects on its own). */
