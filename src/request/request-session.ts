@@ -297,7 +297,7 @@ export class RequestSession implements SessionBackend, SessionAtResponse {
    */
   workAtEnd(): EndWork | undefined {
     const { request, state } = this;
-    if (this.request.session !== this.session) {
+    if (request.session !== this.session) {
       const removes = this.manager.config.unset === 'destroy' && this.phase !== 'destroyed' && !state.isNew;
       if (tracing) this.traceUnset(removes);
       if (!removes) return undefined;
