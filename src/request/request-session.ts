@@ -114,7 +114,7 @@ export class RequestSession implements SessionBackend, SessionAtResponse {
       id: loadedId ?? (genid ? genid(this.request) : generateSessionId()),
       cookie,
       storedCookieSettings: loaded ? cookie.settings() : undefined,
-      tracker: new ChangeTracker(),
+      tracker: new ChangeTracker(loaded?.data, loaded?.json),
       createdAt: meta?.createdAt ?? now,
       lastSeenAt: meta?.lastSeenAt ?? now,
       isNew: !loaded,
@@ -124,7 +124,6 @@ export class RequestSession implements SessionBackend, SessionAtResponse {
       agedFlashKeys: meta?.flash ?? [],
       backend: this,
     };
-    if (loaded) state.tracker.reset(loaded.data, loaded.json);
     return state;
   }
 

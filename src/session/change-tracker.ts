@@ -23,6 +23,18 @@ export function createDataRecord(entries: Iterable<[string, unknown]> = []): Ses
   return record;
 }
 
+/** A copy of a data record, without the keys that could reach a prototype. */
+function copyOf(data: SessionDataRecord): SessionDataRecord {
+  const copy: SessionDataRecord = Object.create(null);
+  for (const key in data) {
+    if (Object.hasOwn(data, key) && !isUnsafeKey(key)) copy[key] = data[key];
+  }
+  return copy;
+}
+
+/** A baseline value that a save wrote: parsed from its JSON only if `loaded` is asked for. */
+const savedAsJson = Symbol('saved as JSON');
+
 function isObject(value: unknown): value is object {
   return typeof value === 'object' && value !== null;
 }
@@ -36,19 +48,31 @@ function isObject(value: unknown): value is object {
  * A key the request never touched is left alone.
  */
 export class ChangeTracker {
-  /** The values as loaded or last saved. */
-  private baseline: SessionDataRecord = createDataRecord();
+  /** The values as loaded or last saved (`savedAsJson` for one whose JSON is in `baselineJson`). */
+  private baseline: SessionDataRecord;
   /** JSON of baseline values at the moment they were first handed out. */
   private snapshots = new Map<string, string>();
-  /** JSON of baseline values as the store keeps them, where it said (memory, Redis). */
-  private baselineJson: ReadonlyMap<string, string> = new Map();
+  /** JSON of baseline values as the store keeps them, where it said (memory, Redis), and as saves wrote them. */
+  private baselineJson: ReadonlyMap<string, string>;
   private dirty = new Set<string>();
   /** Keys holding a validated class instance (from @SessionValue): stored as their own properties. */
-  private instanceKeys = new Set<string>();
-  data: SessionDataRecord = createDataRecord();
+  private instanceKeys: Set<string> | undefined;
+  /** The last `jsonAfter` asked, kept for the save that asks it again. */
+  private lastJsonAfter: { changes: SessionChanges; json: Map<string, string> } | undefined;
+  data: SessionDataRecord;
+
+  /** A tracker of the data as loaded (`json`: each key's JSON where the store gave it), or of a new session. */
+  constructor(loaded?: SessionDataRecord, json: ReadonlyMap<string, string> = new Map()) {
+    this.data = loaded ? copyOf(loaded) : createDataRecord();
+    this.baseline = loaded ? copyOf(this.data) : createDataRecord();
+    this.baselineJson = json;
+  }
 
   /** The data as loaded or last saved. */
   get loaded(): SessionDataRecord {
+    for (const key in this.baseline) {
+      if (this.baseline[key] === savedAsJson) this.baseline[key] = JSON.parse(this.baselineJson.get(key)!);
+    }
     return this.baseline;
   }
 
@@ -77,13 +101,13 @@ export class ChangeTracker {
 
   write(key: string, value: unknown): void {
     this.dirty.add(key);
-    this.instanceKeys.delete(key);
+    this.instanceKeys?.delete(key);
     this.data[key] = value;
   }
 
   remove(key: string): void {
     this.dirty.add(key);
-    this.instanceKeys.delete(key);
+    this.instanceKeys?.delete(key);
     delete this.data[key];
   }
 
@@ -96,9 +120,11 @@ export class ChangeTracker {
       this.baseline[key] = value;
       this.snapshots.set(key, JSON.stringify(value));
     } else if (!this.snapshots.has(key) && !this.dirty.has(key)) {
-      this.snapshots.set(key, JSON.stringify(this.baseline[key]));
+      this.snapshots.set(key, this.baselineJsonOf(key)!);
     }
-    if (isObject(value) && !plainPrototypes.has(Object.getPrototypeOf(value))) this.instanceKeys.add(key);
+    if (isObject(value) && !plainPrototypes.has(Object.getPrototypeOf(value))) {
+      (this.instanceKeys ??= new Set()).add(key);
+    }
     this.data[key] = value;
     return value;
   }
@@ -118,7 +144,7 @@ export class ChangeTracker {
       const before = this.snapshots.get(key) ?? (wasThere ? this.baselineJsonOf(key) : undefined);
       const after = jsonOf(key, value);
       if (after !== before) {
-        assertJsonSafe(key, value, this.instanceKeys.has(key));
+        assertJsonSafe(key, value, this.instanceKeys?.has(key) === true);
         set[key] = value;
         json[key] = after!;
       }
@@ -132,9 +158,11 @@ export class ChangeTracker {
 
   /** The JSON of every key once `changes` is stored, where it is known without a stringify. */
   jsonAfter(changes: SessionChanges): Map<string, string> {
+    if (this.lastJsonAfter?.changes === changes) return this.lastJsonAfter.json;
     const known = new Map(this.baselineJson);
     for (const key of changes.removed) known.delete(key);
-    for (const [key, json] of Object.entries(changes.json)) known.set(key, json);
+    for (const key in changes.json) known.set(key, changes.json[key]!);
+    this.lastJsonAfter = { changes, json: known };
     return known;
   }
 
@@ -160,12 +188,12 @@ export class ChangeTracker {
       this.snapshots.delete(key);
     }
     for (const key in saved.json) {
-      const json = saved.json[key]!;
-      this.baseline[key] = JSON.parse(json);
-      this.snapshots.set(key, json);
+      this.baseline[key] = savedAsJson;
+      this.snapshots.set(key, saved.json[key]!);
       this.dirty.delete(key);
     }
     this.baselineJson = this.jsonAfter(saved);
+    this.lastJsonAfter = undefined;
   }
 
   /**
@@ -174,8 +202,9 @@ export class ChangeTracker {
    */
   reset(data: SessionDataRecord, json: ReadonlyMap<string, string> = new Map()): void {
     const held = new Set([...this.dirty, ...this.snapshots.keys()]);
-    this.data = createDataRecord(Object.entries(data));
-    this.baseline = createDataRecord(Object.entries(this.data));
+    this.data = copyOf(data);
+    this.baseline = copyOf(this.data);
+    this.lastJsonAfter = undefined;
     this.baselineJson = json;
     this.snapshots = new Map();
     this.dirty = new Set();

@@ -48,10 +48,9 @@ export class SessionCookie {
   private expiresAt: Date | null = null;
 
   constructor(options: SessionCookieOptions = {}) {
-    const { maxAge, expires, ...attributes } = options;
-    Object.assign(this, stripUndefined(attributes));
-    if (expires) this.expires = expires;
-    if (typeof maxAge === 'number') this.maxAge = maxAge;
+    assignAttributes(this, options);
+    if (options.expires) this.expires = options.expires;
+    if (typeof options.maxAge === 'number') this.maxAge = options.maxAge;
     this.originalMaxAge ??= this.maxAge;
   }
 
@@ -105,9 +104,10 @@ export class SessionCookie {
 
   /** The cookie a stored session had: its own maxAge, expiry and attributes over the configured ones. */
   static restore(json: SessionCookieJSON, defaults: SessionCookieOptions): SessionCookie {
-    const cookie = new SessionCookie({ ...defaults, maxAge: undefined, expires: undefined });
-    const { originalMaxAge, expires, ...attributes } = json;
-    Object.assign(cookie, stripUndefined(attributes));
+    const cookie = new SessionCookie();
+    assignAttributes(cookie, defaults);
+    assignAttributes(cookie, json);
+    const { originalMaxAge, expires } = json;
     const expiry = expires ? new Date(expires) : null;
     cookie.expiresAt = expiry && Number.isFinite(expiry.valueOf()) ? expiry : null;
     cookie.originalMaxAge = typeof originalMaxAge === 'number' ? originalMaxAge : null;
@@ -143,8 +143,26 @@ export class SessionCookie {
   }
 }
 
-function stripUndefined<T extends object>(object: T): T {
-  return Object.fromEntries(Object.entries(object).filter(([, value]) => value !== undefined)) as T;
+const attributeNames = [
+  'httpOnly',
+  'secure',
+  'sameSite',
+  'path',
+  'domain',
+  'partitioned',
+  'priority',
+] as const;
+
+/** Copies the attributes `source` gives (not maxAge or expires; undefined ones leave the cookie's as they are). */
+function assignAttributes(
+  cookie: SessionCookie,
+  source: Partial<Record<(typeof attributeNames)[number], unknown>>,
+): void {
+  const target = cookie as unknown as Record<string, unknown>;
+  for (const name of attributeNames) {
+    const value = source[name];
+    if (value !== undefined) target[name] = value;
+  }
 }
 
 /** A signing secret: a string or the bytes of one. */
