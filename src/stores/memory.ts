@@ -20,17 +20,31 @@ export interface MemoryStoreOptions {
   sweepIntervalMs?: number;
 }
 
-/** A session kept by key: each data key as its JSON, so no two readers ever share an object. */
-interface KeptSession {
-  /** Never changed once stored: a save stores a new map. */
-  fields: ReadonlyMap<string, string>;
-  meta: Omit<SessionRecordMeta, 'flash'>;
-  flash: readonly string[];
+const noFlashKeys: readonly string[] = Object.freeze([]);
+
+/**
+ * A session kept by key, as small as it can be (it is what an idle session costs): each data key as its JSON
+ * in one flat list `[key, json, key, json, ...]`, so no two readers ever share an object. Never changed once
+ * stored: a save stores a new one.
+ */
+class KeptSession {
+  constructor(
+    readonly expires: number,
+    readonly fields: readonly string[],
+    readonly createdAt: number,
+    readonly lastSeenAt: number,
+    readonly cookie: SessionRecordMeta['cookie'],
+    readonly flash: readonly string[],
+  ) {}
 }
 
-type MemoryEntry = { expires: number | undefined } & (
-  { session: KeptSession; json?: undefined } | { json: string; session?: undefined }
-);
+/** A value beside the sessions (the user index), as its JSON. */
+interface KeptValue {
+  expires: number | undefined;
+  json: string;
+}
+
+type MemoryEntry = KeptSession | KeptValue;
 
 function isExpired(expires: number | undefined, now = Date.now()): boolean {
   return expires !== undefined && expires <= now;
@@ -38,10 +52,32 @@ function isExpired(expires: number | undefined, now = Date.now()): boolean {
 
 function recordOf(session: KeptSession): SessionRecord {
   const data = createDataRecord();
-  for (const [key, json] of session.fields) data[key] = JSON.parse(json);
-  const meta =
-    session.flash.length > 0 ? { ...session.meta, flash: [...session.flash] } : { ...session.meta };
-  return { data, meta, json: session.fields };
+  const json = new Map<string, string>();
+  const { fields } = session;
+  for (let index = 0; index < fields.length; index += 2) {
+    data[fields[index]!] = JSON.parse(fields[index + 1]!);
+    json.set(fields[index]!, fields[index + 1]!);
+  }
+  const meta: SessionRecordMeta = { createdAt: session.createdAt, lastSeenAt: session.lastSeenAt };
+  if (session.cookie) meta.cookie = { ...session.cookie };
+  if (session.flash.length > 0) meta.flash = [...session.flash];
+  return { data, meta, json };
+}
+
+/** The fields after a change, in the flat list's form. */
+function fieldListAfter(stored: KeptSession | undefined, change: SessionChange): readonly string[] {
+  const pairs: Array<[string, string]> = [];
+  const kept = stored?.fields ?? [];
+  for (let index = 0; index < kept.length; index += 2) pairs.push([kept[index]!, kept[index + 1]!]);
+  const fields = fieldsAfter(pairs, change, (text) => text);
+  // sized once: a list grown by push keeps room for more, and every idle session would carry that room
+  const list = new Array<string>(fields.size * 2);
+  let index = 0;
+  for (const [name, json] of fields) {
+    list[index++] = name;
+    list[index++] = json;
+  }
+  return list;
 }
 
 /**
@@ -95,7 +131,7 @@ export class MemoryStore implements SessionStore {
   readNow(key: string): ReadResult {
     const entry = this.entryAt(key);
     if (!entry) return undefined;
-    return entry.session ? recordOf(entry.session) : unreadableSession;
+    return entry instanceof KeptSession ? recordOf(entry) : unreadableSession;
   }
 
   async read(key: string): Promise<ReadResult> {
@@ -112,15 +148,22 @@ export class MemoryStore implements SessionStore {
 
   /** One synchronous step: nothing else can run between the read of the stored session and its write. */
   private applyInPlace(key: string, change: SessionChange, expiresAt: number): ApplyResult {
-    const stored = this.entryAt(key)?.session;
+    const entry = this.entryAt(key);
+    const stored = entry instanceof KeptSession ? entry : undefined;
     if (!stored && !change.create) return 'gone';
-    // a new map, never the stored one changed: readers were handed the stored one
-    const fields = fieldsAfter(stored?.fields, change, (json) => json);
-    const flash = flashKeysAfter(stored?.flash ?? [], change);
-    const meta = change.meta.cookie
-      ? { ...change.meta, cookie: { ...change.meta.cookie } }
-      : { ...change.meta };
-    this.put(key, { session: { fields, meta, flash }, expires: expiresAt });
+    const flash = flashKeysAfter(stored?.flash ?? noFlashKeys, change);
+    const { createdAt, lastSeenAt, cookie } = change.meta;
+    this.put(
+      key,
+      new KeptSession(
+        expiresAt,
+        fieldListAfter(stored, change),
+        createdAt,
+        lastSeenAt,
+        cookie && { ...cookie },
+        flash.length > 0 ? flash : noFlashKeys,
+      ),
+    );
     return 'saved';
   }
 
@@ -136,13 +179,13 @@ export class MemoryStore implements SessionStore {
 
   async *list(): AsyncGenerator<[string, SessionRecord]> {
     for (const [key, entry] of [...this.sessions]) {
-      if (entry.session && !isExpired(entry.expires)) yield [key, recordOf(entry.session)];
+      if (entry instanceof KeptSession && !isExpired(entry.expires)) yield [key, recordOf(entry)];
     }
   }
 
   async readValue(key: string): Promise<unknown> {
-    const json = this.entryAt(key)?.json;
-    return json === undefined ? undefined : JSON.parse(json);
+    const entry = this.entryAt(key);
+    return entry === undefined || entry instanceof KeptSession ? undefined : JSON.parse(entry.json);
   }
 
   updateValue(key: string, update: (current: unknown) => ValueUpdate | Promise<ValueUpdate>): Promise<void> {
