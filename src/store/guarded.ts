@@ -93,10 +93,11 @@ export class GuardedStore {
     return stored;
   }
 
-  private async readStored(key: string): Promise<ReadResult> {
-    const stored = await this.call(() => this.store.read(key), true);
-    if (stored === unreadableSession) this.reportUnreadable(key);
-    return stored;
+  private readStored(key: string): Promise<ReadResult> {
+    return this.call(() => this.store.read(key), true).then((stored) => {
+      if (stored === unreadableSession) this.reportUnreadable(key);
+      return stored;
+    });
   }
 
   apply(sessionId: string, change: SessionChange, expiresAt: number): Promise<ApplyResult> {

@@ -157,13 +157,11 @@ export class RedisConnection extends EventEmitter {
   }
 
   /** Runs a Lua script by its hash, loading it the first time Redis does not know it. */
-  async script<T>(script: string, key: string, args: string[]): Promise<T> {
-    try {
-      return await this.send<T>(key, ['EVALSHA', sha1Of(script), '1', key, ...args]);
-    } catch (error) {
+  script<T>(script: string, key: string, args: string[]): Promise<T> {
+    return this.send<T>(key, ['EVALSHA', sha1Of(script), '1', key, ...args]).catch((error: unknown) => {
       if (!String((error as Error).message).startsWith('NOSCRIPT')) throw error;
       return this.send<T>(key, ['EVAL', script, '1', key, ...args]);
-    }
+    });
   }
 
   /** Every Redis key matching `pattern`, a SCAN page at a time on each node (each master of a cluster). */

@@ -81,21 +81,22 @@ export class RedisSessionStore implements SessionStore {
     return `${this.prefix}::${key}`;
   }
 
-  async read(key: string): Promise<ReadResult> {
+  read(key: string): Promise<ReadResult> {
     const redisKey = this.redisKey(key);
-    let answer: string[] | Record<string, string>;
-    try {
-      answer = await this.connection.send(redisKey, ['HGETALL', redisKey]);
-    } catch (error) {
-      // a string, a list, a set... at a session's key: not a session, whatever put it there
-      if (isWrongType(error)) return unreadableSession;
-      throw error;
-    }
-    const fields = Array.isArray(answer) ? answer : Object.entries(answer).flat();
-    return fields.length === 0 ? undefined : recordOf(fields);
+    return this.connection.send<string[] | Record<string, string>>(redisKey, ['HGETALL', redisKey]).then(
+      (answer) => {
+        const fields = Array.isArray(answer) ? answer : Object.entries(answer).flat();
+        return fields.length === 0 ? undefined : recordOf(fields);
+      },
+      (error: unknown) => {
+        // a string, a list, a set... at a session's key: not a session, whatever put it there
+        if (isWrongType(error)) return unreadableSession;
+        throw error;
+      },
+    );
   }
 
-  async apply(key: string, change: SessionChange, expiresAt: number): Promise<ApplyResult> {
+  apply(key: string, change: SessionChange, expiresAt: number): Promise<ApplyResult> {
     const sets: string[] = [];
     for (const name in change.set) sets.push(name, change.set[name]!);
     const args = [
@@ -110,8 +111,9 @@ export class RedisSessionStore implements SessionStore {
       ...sets,
       ...change.removed,
     ];
-    const applied = await this.connection.script<number>(applyScript, this.redisKey(key), args);
-    return applied === 1 ? 'saved' : 'gone';
+    return this.connection
+      .script<number>(applyScript, this.redisKey(key), args)
+      .then((applied) => (applied === 1 ? 'saved' : 'gone'));
   }
 
   async remove(key: string): Promise<boolean> {
