@@ -150,17 +150,19 @@ class ResponseWatch {
     const { response, session } = this;
     const release = holdResponse(response);
     this.held = [];
-    this.saving = commit()
-      .then(
-        () => undefined,
-        (error: unknown) => error ?? new Error('the session could not be saved'),
-      )
-      .then((error) => {
-        const calls = this.held ?? [];
-        this.held = undefined;
+    const settle = (error: unknown) => {
+      const calls = this.held ?? [];
+      this.held = undefined;
+      try {
         release(() => this.resumeAfter(error, dataAtRisk, resume, calls));
-      })
-      .catch((error: unknown) => session.fail(error));
+      } catch (failure) {
+        session.fail(failure);
+      }
+    };
+    this.saving = commit().then(
+      () => settle(undefined),
+      (error: unknown) => settle(error ?? new Error('the session could not be saved')),
+    );
   }
 
   private resumeAfter(
