@@ -10,6 +10,7 @@ import type { SessionRecord } from './store/record';
 import type { UserSessionIndex } from './store/user-index';
 import { attachSlot, originalPathOf, slotOf } from './request/accessors';
 import { prepareResponse } from './request/response-hooks';
+import { MisconfigurationWarnings } from './request/misconfiguration';
 import type { RequestSlot } from './request/accessors';
 import type { IncomingSession, SessionRequest } from './request/request-session';
 import { RequestSession } from './request/request-session';
@@ -41,6 +42,7 @@ export interface SessionChecks {
  * request it reads the cookie and the stored session and builds the RequestSession that does the rest.
  */
 export class SessionManager {
+  readonly warnings: MisconfigurationWarnings;
   /** `request.sessionStore`: express-session's Store API over this app's store. */
   readonly sessionStore: SessionStoreApi;
   private keyvView: Keyv | undefined;
@@ -55,6 +57,7 @@ export class SessionManager {
   ) {
     this.defaultCookieSettings = new Cookie(config.cookie).settings();
     this.sessionStore = new SessionStoreApi(this);
+    this.warnings = new MisconfigurationWarnings(config.logger);
   }
 
   /** The sessions as a Keyv (`handler.store`); the request path never goes through it. */

@@ -14,6 +14,7 @@ import { ownValue } from './accessors';
 import { cookieDecisionOf, cookieReasonOf } from './cookie-decision';
 import { renderSessionError } from './error-response';
 import { isSecureRequest } from './request-info';
+import { longestSetCookie } from './misconfiguration';
 import type { EndWork, SessionAtResponse } from './response-hooks';
 import { hookResponse } from './response-hooks';
 import type { SavePlan } from './save-decision';
@@ -266,7 +267,12 @@ export class RequestSession implements SessionBackend, SessionAtResponse {
       create: state.isNew,
       ...(plan.flash ? { flash: plan.flash } : {}),
     };
-    return { change, expiresAt: manager.expiryOf(state.cookie, state.createdAt, now), now };
+    const expiresAt = manager.expiryOf(state.cookie, state.createdAt, now);
+    const cookieMaxAge = state.cookie.originalMaxAge;
+    if (cookieMaxAge !== null && expiresAt - now < cookieMaxAge - 1000) {
+      manager.warnings.storeExpiresFirst(expiresAt - now, cookieMaxAge);
+    }
+    return { change, expiresAt, now };
   }
 
   /**
@@ -361,6 +367,11 @@ export class RequestSession implements SessionBackend, SessionAtResponse {
       destroyedFromCookie: this.incomingId !== undefined && this.phase === 'destroyed',
     };
     const decision = cookieDecisionOf(facts);
+    if (decision === undefined && facts.secureOnly && !secureRequest) {
+      if (cookieDecisionOf({ ...facts, secureRequest: true }) !== undefined) {
+        this.manager.warnings.droppedSecureCookie(request, config.proxy);
+      }
+    }
     if (tracing) {
       const id = traceId(state.id);
       const why = cookieReasonOf(facts);
@@ -377,6 +388,7 @@ export class RequestSession implements SessionBackend, SessionAtResponse {
     if (decision === 'session') {
       state.cookie.resetMaxAge();
       header = state.cookie.serialize(config.name, signSessionId(state.id, config.secrets[0]), secureRequest);
+      this.checkCookie(header, secureRequest);
     } else {
       header = state.cookie.expired().serialize(config.name, '', secureRequest);
     }
@@ -385,6 +397,19 @@ export class RequestSession implements SessionBackend, SessionAtResponse {
     response.setHeader('Set-Cookie', [...others, header]);
     state.idChanged = false;
     return header;
+  }
+
+  /** Warns of a session cookie that browsers will not keep. */
+  private checkCookie(header: string, secureRequest: boolean): void {
+    const { cookie } = this.state;
+    const { warnings } = this.manager;
+    if (
+      cookie.sameSite === 'none' &&
+      (cookie.secure === false || (cookie.secure === 'auto' && !secureRequest))
+    ) {
+      warnings.sameSiteNoneWithoutSecure(cookie.secure);
+    }
+    if (header.length > longestSetCookie) warnings.cookieTooLarge(header.length);
   }
 
   /**
