@@ -21,6 +21,7 @@ import contract = require('./store/contract');
 import memoryStore = require('./stores/memory');
 import expressSession = require('./stores/express-session');
 import storeApi = require('./stores/session-store-api');
+import events = require('./events');
 
 /** Express (or bare Node) middleware: `app.use(session({ secret, driver: 'file' }))`. */
 function session(options?: api.SessionOptions): api.SessionHandler {
@@ -46,6 +47,7 @@ namespace session {
   export import SessionValidationError = api.SessionValidationError;
   export import SessionTooLargeError = api.SessionTooLargeError;
   export import SessionNotMountedError = api.SessionNotMountedError;
+  export import SessionEvents = api.SessionEvents;
   // Types, aliased from the modules that declare them (./index re-exports them with `export type`, which an
   // alias cannot name). SessionData stays an interface, so an app's `declare module` adds keys to it.
   export import SessionHandler = middleware.SessionHandler;
@@ -70,6 +72,8 @@ namespace session {
   export import MemoryStoreOptions = memoryStore.MemoryStoreOptions;
   export import ExpressSessionStore = expressSession.ExpressSessionStore;
   export import ExpressSessionRecord = expressSession.ExpressSessionRecord;
+  export import SessionEvent = events.SessionEvent;
+  export import SessionEventName = events.SessionEventName;
   // A class that ./index exports as a type only.
   export type SessionStoreApi = storeApi.SessionStoreApi;
 }

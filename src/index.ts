@@ -5,6 +5,8 @@ export default session;
 export { session, createSessionMiddleware } from './middleware';
 export type { SessionHandler, SessionMiddlewareClass, NextFunction, UserSessions } from './middleware';
 export type { UserSessionInfo } from './store/user-index';
+export { SessionEvents } from './events';
+export type { SessionEvent, SessionEventName } from './events';
 export { Session, SessionValue } from './routing-controllers/decorators';
 export type { SessionValueOptions } from './routing-controllers/decorators';
 export { defineSessionConfig } from './config/options';

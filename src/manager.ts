@@ -21,6 +21,8 @@ import type { Keyv } from 'keyv';
 import type { ReadResult } from './store/contract';
 import { unreadableSession } from './store/contract';
 import { trace, traceError, traceId, tracing } from './trace';
+import type { SessionEvents } from './events';
+import { storeKeyOf } from './session/ids';
 
 export type { SessionRequest } from './request/request-session';
 
@@ -52,6 +54,7 @@ export class SessionManager {
   constructor(
     readonly config: ResolvedSessionConfig,
     readonly store: GuardedStore,
+    readonly events: SessionEvents,
     readonly checks: SessionChecks = {},
     readonly userIndex?: UserSessionIndex,
   ) {
@@ -103,7 +106,7 @@ export class SessionManager {
     }
     prepareResponse(response);
     const cookieId = readSessionId(request, config.name, config.secrets);
-    if (tracing && !cookieId) this.traceNoCookie(request);
+    if (!cookieId && (tracing || this.events.wants('rejected'))) this.noValidCookie(request);
     const slot: RequestSlot = { owner: this, next, response, cookieOptions, lazy: !cookieId };
     attachSlot(request, slot);
     if (!cookieId) {
@@ -134,9 +137,11 @@ export class SessionManager {
     new RequestSession(this, request, slot, incoming);
   }
 
-  private traceNoCookie(request: IncomingMessage): void {
+  private noValidCookie(request: IncomingMessage): void {
     const header = request.headers.cookie;
     const sent = typeof header === 'string' && header.includes(`${this.config.name}=`);
+    if (sent) this.events.notify('rejected', { reason: 'signature' });
+    if (!tracing) return;
     trace(
       sent
         ? 'the session cookie does not verify (tampered, or signed with another secret): a new session, built if the request uses it'
@@ -144,19 +149,29 @@ export class SessionManager {
     );
   }
 
+  /** What an event says of a session: its at-rest id, and its user where the user index knows it. */
+  eventOf(sessionId: string, data: SessionDataRecord | undefined, reason: string) {
+    const user = this.userIndex?.userOf(data);
+    return { id: storeKeyOf(sessionId), ...(user === undefined ? {} : { user }), reason };
+  }
+
   /** Builds a new session for a request that came without a cookie, when it first touches it. */
   build(request: IncomingMessage, slot: RequestSlot): RequestSession {
     return new RequestSession(this, request, slot, undefined);
   }
 
-  private isExpired(record: SessionRecord, now: number): boolean {
+  /** 'idle' or 'absolute' for a session past that timeout. */
+  private expiryReasonOf(record: SessionRecord, now: number): 'idle' | 'absolute' | undefined {
     const cookieMaxAge = record.meta.cookie?.originalMaxAge ?? this.config.cookie.maxAge ?? null;
     const limits = sessionLimits(this.config, cookieMaxAge);
-    return hasExpired(limits, record.meta.createdAt, record.meta.lastSeenAt, now);
+    if (!hasExpired(limits, record.meta.createdAt, record.meta.lastSeenAt, now)) return undefined;
+    return now - record.meta.lastSeenAt > limits.idleMs ? 'idle' : 'absolute';
   }
 
   /** The stored record unless there is none, it is unreadable or it expired ('expired': it must be removed). */
   private unexpired(sessionId: string, record: ReadResult): SessionRecord | 'expired' | undefined {
+    if (record === unreadableSession)
+      this.events.notify('rejected', this.eventOf(sessionId, undefined, 'unreadable'));
     if (record === undefined || record === unreadableSession) {
       if (tracing) {
         trace(
@@ -167,9 +182,12 @@ export class SessionManager {
       }
       return undefined;
     }
-    if (this.isExpired(record, Date.now())) {
+    const expiry = this.expiryReasonOf(record, Date.now());
+    if (expiry) {
       if (tracing)
         trace(`session ${traceId(sessionId)} discarded: expired (idle or absolute timeout); removing it`);
+      if (this.events.wants('expired'))
+        this.events.notify('expired', this.eventOf(sessionId, record.data, expiry));
       return 'expired';
     }
     return record;
@@ -186,6 +204,8 @@ export class SessionManager {
     if (record === undefined) return undefined;
     if (this.checks.afterLoad && !(await this.checks.afterLoad(record.data))) {
       if (tracing) trace(`session ${traceId(sessionId)} discarded: its data does not match the schema`);
+      if (this.events.wants('rejected'))
+        this.events.notify('rejected', this.eventOf(sessionId, record.data, 'schema'));
       return undefined;
     }
     if (tracing) trace(`session ${traceId(sessionId)} loaded`);

@@ -13,6 +13,7 @@ import { GuardedStore } from './store/guarded';
 import type { UserSessionInfo } from './store/user-index';
 import { UserSessionIndex } from './store/user-index';
 import { userIndexLifetime } from './config/lifetime';
+import { SessionEvents } from './events';
 
 export type NextFunction = (error?: unknown) => void;
 
@@ -32,6 +33,8 @@ export interface SessionHandler extends UserSessions {
   (request: IncomingMessage, response: ServerResponse, next?: NextFunction): void;
   /** The Keyv that holds the sessions. */
   readonly store: Keyv;
+  /** The sessions' lifecycle: created, regenerated, destroyed, expired, revoked, rejected. */
+  readonly events: SessionEvents;
 }
 
 /** Builds the per-app object (config, store, checks, user index) once, at start-up. */
@@ -39,10 +42,15 @@ function createManager(options: SessionOptions = {}): SessionManager {
   const config = resolveConfig(options);
   hideCookieFromLoadedClassTransformer();
   const store = new GuardedStore(sessionStoreFor(options), config.storeTimeoutMs, config.logger);
+  const events = new SessionEvents(config.logger);
   const userIndex = config.userKey
-    ? new UserSessionIndex(store, config.userKey, userIndexLifetime(config), 2 * config.storeTimeoutMs + 1000)
+    ? new UserSessionIndex(store, config.userKey, {
+        lifetimeMs: userIndexLifetime(config),
+        pendingMs: 2 * config.storeTimeoutMs + 1000,
+        events,
+      })
     : undefined;
-  return new SessionManager(config, store, schemaChecks(config), userIndex);
+  return new SessionManager(config, store, events, schemaChecks(config), userIndex);
 }
 
 function userSessionsOf(manager: SessionManager): UserSessions {
@@ -84,7 +92,7 @@ export function session(options: SessionOptions = {}): SessionHandler {
   const manager = createManager(options);
   const handler = (request: IncomingMessage, response: ServerResponse, next?: NextFunction) =>
     runSessionMiddleware(manager, request, response, next);
-  return Object.assign(handler, { store: manager.keyv }, userSessionsOf(manager));
+  return Object.assign(handler, { store: manager.keyv, events: manager.events }, userSessionsOf(manager));
 }
 
 /** What routing-controllers' ExpressMiddlewareInterface asks of a middleware (routing-controllers is optional). */
@@ -96,6 +104,7 @@ export interface SessionMiddlewareInstance {
 export interface SessionMiddlewareClass extends UserSessions {
   new (): SessionMiddlewareInstance;
   readonly store: Keyv;
+  readonly events: SessionEvents;
 }
 
 /**
@@ -109,6 +118,7 @@ export function createSessionMiddleware(options: SessionOptions = {}): SessionMi
 
   class SessionMiddleware implements SessionMiddlewareInstance {
     static readonly store = manager.keyv;
+    static readonly events = manager.events;
     static readonly listUserSessions = userSessions.listUserSessions;
     static readonly revokeUserSessions = userSessions.revokeUserSessions;
 

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SessionCookieOptions } from '../session/cookie';
 import { SessionCookie, signSessionId } from '../session/cookie';
 import { ChangeTracker } from '../session/change-tracker';
-import { generateSessionId } from '../session/ids';
+import { generateSessionId, storeKeyOf } from '../session/ids';
 import type { SessionBackend, SessionOf, SessionState } from '../session/session';
 import { createSession } from '../session/session';
 import { SessionError, SessionStoreUnavailableError } from '../errors';
@@ -152,18 +152,33 @@ export class RequestSession implements SessionBackend, SessionAtResponse {
     }
     this.session = createSession(this.state);
     ownValue(this.request, 'session', this.session);
+    const { events } = this.manager;
+    if (events.wants('regenerated')) {
+      const event = this.manager.eventOf(this.state.id, this.state.tracker.data, 'regenerate');
+      events.notify('regenerated', { ...event, previousId: storeKeyOf(previous.id) });
+    }
     return this.session;
   }
 
   /** Removes the session; as in express-session, `request.session` is then undefined for the rest of the request. */
   async destroy(): Promise<void> {
     const { state } = this;
-    if (!state.isNew) await this.manager.removeSession(state.id, state.tracker.loaded);
+    if (!state.isNew) {
+      await this.manager.removeSession(state.id, state.tracker.loaded);
+      this.notifyDestroyed(state, 'destroy');
+    }
     ownValue(this.request, 'session', undefined);
     this.phase = 'destroyed';
     if (stillInDevelopment()) state.warnOnWrite = 'destroy';
     if (tracing)
       this.note(`session ${traceId(state.id)} destroyed${state.isNew ? ' (it was never stored)' : ''}`);
+  }
+
+  private notifyDestroyed(state: SessionState, reason: 'destroy' | 'unset'): void {
+    const { events } = this.manager;
+    if (events.wants('destroyed')) {
+      events.notify('destroyed', this.manager.eventOf(state.id, state.tracker.loaded, reason));
+    }
   }
 
   /** Warns, once per session object, of a write that is lost: the object was regenerated or destroyed. */
@@ -281,6 +296,9 @@ export class RequestSession implements SessionBackend, SessionAtResponse {
    */
   private markSaved(state: SessionState, plan: SavePlan, now: number): void {
     if (state !== this.state) return;
+    if (state.isNew && this.phase === 'new' && this.manager.events.wants('created')) {
+      this.manager.events.notify('created', this.manager.eventOf(state.id, state.tracker.data, 'new'));
+    }
     state.tracker.commit(plan.changes);
     state.storedCookieSettings = plan.cookieSettings;
     state.isNew = false;
@@ -311,6 +329,7 @@ export class RequestSession implements SessionBackend, SessionAtResponse {
         commit: async () => {
           await this.manager.removeSession(state.id, state.tracker.loaded);
           this.phase = 'destroyed';
+          this.notifyDestroyed(state, 'unset');
         },
         commitNow: () => false,
       };

@@ -3,6 +3,7 @@ import { userIndexKeyPrefix } from './user-index-key';
 import { SessionConfigError } from '../errors';
 import type { SessionRecord } from './record';
 import type { SessionDataRecord } from '../session/session';
+import type { SessionEvents } from '../events';
 import type { GuardedStore } from './guarded';
 
 /** One session of a user, as `listUserSessions()` reports it. `id` is the at-rest hash, never the cookie value. */
@@ -47,16 +48,22 @@ export function userIdAt(data: SessionDataRecord | undefined, path: readonly str
 export class UserSessionIndex {
   private readonly path: string[];
 
+  private readonly lifetimeMs: number | undefined;
+  /**
+   * How long an entry is kept whose session is not stored yet, or not yet with its user: the index entry is
+   * written before the save that gives the session its user, which may take up to the store timeout.
+   */
+  private readonly pendingMs: number;
+  private readonly events: SessionEvents | undefined;
+
   constructor(
     private readonly store: GuardedStore,
     userKey: string,
-    private readonly lifetimeMs: number | undefined,
-    /**
-     * How long an entry is kept whose session is not stored yet, or not yet with its user: the index entry is
-     * written before the save that gives the session its user, which may take up to the store timeout.
-     */
-    private readonly pendingMs: number,
+    options: { lifetimeMs: number | undefined; pendingMs: number; events?: SessionEvents },
   ) {
+    this.lifetimeMs = options.lifetimeMs;
+    this.pendingMs = options.pendingMs;
+    this.events = options.events;
     if (store.keepsRawIds) {
       throw new SessionConfigError(
         'Option userKey needs a Keyv store (a driver, a Keyv or a Keyv adapter); an express-session store cannot hold the user index.',
@@ -121,7 +128,10 @@ export class UserSessionIndex {
       signedOut = byAge.slice(0, Math.max(0, byAge.length - maxSessionsPerUser)).map(([key]) => key);
       for (const key of signedOut) delete sessions[key];
     });
-    for (const key of signedOut) await this.store.removeKey(key);
+    for (const key of signedOut) {
+      await this.store.removeKey(key);
+      this.events?.notify('revoked', { id: key, user: userId, reason: 'limit' });
+    }
   }
 
   private async liveSessions(userId: string): Promise<Array<[string, IndexEntry, SessionRecord]>> {
@@ -157,7 +167,10 @@ export class UserSessionIndex {
     const revoked = (await this.liveSessions(user))
       .map(([sessionKey]) => sessionKey)
       .filter((key) => key !== kept);
-    for (const sessionKey of revoked) await this.store.removeKey(sessionKey);
+    for (const sessionKey of revoked) {
+      await this.store.removeKey(sessionKey);
+      this.events?.notify('revoked', { id: sessionKey, user, reason: 'revoke' });
+    }
     await this.update(user, (sessions) => revoked.forEach((key) => delete sessions[key]));
     return revoked.length;
   }
