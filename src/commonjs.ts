@@ -47,6 +47,7 @@ namespace session {
   export import SessionValidationError = api.SessionValidationError;
   export import SessionTooLargeError = api.SessionTooLargeError;
   export import SessionNotMountedError = api.SessionNotMountedError;
+  export import SessionLimitError = api.SessionLimitError;
   export import SessionEvents = api.SessionEvents;
   // Types, aliased from the modules that declare them (./index re-exports them with `export type`, which an
   // alias cannot name). SessionData stays an interface, so an app's `declare module` adds keys to it.

@@ -76,3 +76,13 @@ export class SessionNotMountedError extends SessionError {
     );
   }
 }
+
+/** A sign-in beyond `maxSessionsPerUser` with `onSessionLimit: 'refuse'`: the user must sign out elsewhere first. */
+export class SessionLimitError extends SessionError {
+  constructor(readonly limit: number) {
+    super(
+      `this user has ${limit} sessions already, the most allowed (maxSessionsPerUser); sign out on another device first`,
+      403,
+    );
+  }
+}

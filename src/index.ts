@@ -36,4 +36,5 @@ export {
   SessionValidationError,
   SessionTooLargeError,
   SessionNotMountedError,
+  SessionLimitError,
 } from './errors';

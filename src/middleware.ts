@@ -48,6 +48,8 @@ function createManager(options: SessionOptions = {}): SessionManager {
         lifetimeMs: userIndexLifetime(config),
         pendingMs: 2 * config.storeTimeoutMs + 1000,
         events,
+        maxSessions: config.maxSessionsPerUser,
+        onLimit: config.onSessionLimit,
       })
     : undefined;
   return new SessionManager(config, store, events, schemaChecks(config), userIndex);

@@ -114,6 +114,10 @@ export interface SessionOptions extends SessionStoreOptions {
    * then indexed by user, for `listUserSessions()` and `revokeUserSessions()`.
    */
   userKey?: string;
+  /** With `userKey`: the most sessions one user may have at once (default 100). */
+  maxSessionsPerUser?: number;
+  /** A sign-in beyond `maxSessionsPerUser`: sign out the user's least recently used sessions (default), or refuse it (403). */
+  onSessionLimit?: 'revoke-oldest' | 'refuse';
 }
 
 export interface ResolvedSessionConfig {
@@ -140,6 +144,8 @@ export interface ResolvedSessionConfig {
   onStoreError: 'fail' | 'anonymous';
   storeTimeoutMs: number;
   userKey: string | undefined;
+  maxSessionsPerUser: number;
+  onSessionLimit: 'revoke-oldest' | 'refuse';
   logger: SessionLogger;
 }
 
@@ -181,6 +187,8 @@ const knownOptions: Record<keyof SessionOptions, true> = {
   onInvalidData: true,
   onStoreError: true,
   userKey: true,
+  maxSessionsPerUser: true,
+  onSessionLimit: true,
 };
 
 /** The edit distance between two option names, ignoring case. */
@@ -284,6 +292,26 @@ function resolveSecrets(
     );
   }
   return secrets;
+}
+
+function sessionLimitOf(
+  options: SessionOptions,
+): Pick<ResolvedSessionConfig, 'maxSessionsPerUser' | 'onSessionLimit'> {
+  const limited = options.maxSessionsPerUser !== undefined || options.onSessionLimit !== undefined;
+  if (limited && options.userKey === undefined) {
+    throw new SessionConfigError(
+      "Options maxSessionsPerUser and onSessionLimit count a user's sessions: set userKey too (e.g. 'userId' or 'passport.user').",
+    );
+  }
+  return {
+    maxSessionsPerUser: positiveInteger('maxSessionsPerUser', options.maxSessionsPerUser, 100),
+    onSessionLimit: oneOf(
+      'onSessionLimit',
+      options.onSessionLimit,
+      ['revoke-oldest', 'refuse'],
+      'revoke-oldest',
+    ),
+  };
 }
 
 function checkUserKey(userKey: unknown): string | undefined {
@@ -415,6 +443,7 @@ export function resolveConfig(options: SessionOptions = {}): ResolvedSessionConf
     onStoreError: oneOf('onStoreError', options.onStoreError, ['fail', 'anonymous'], 'fail'),
     storeTimeoutMs: durationOption('storeTimeout', options.storeTimeout, '5s'),
     userKey: checkUserKey(options.userKey),
+    ...sessionLimitOf(options),
     logger,
   };
 }

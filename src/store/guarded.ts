@@ -1,5 +1,5 @@
 import type { SessionLogger } from '../config/options';
-import { SessionStoreUnavailableError } from '../errors';
+import { SessionError, SessionStoreUnavailableError } from '../errors';
 import { storeKeyOf } from '../session/ids';
 import type {
   ApplyResult,
@@ -55,7 +55,7 @@ export class GuardedStore {
       called = withDeadline(called, this.timeoutMs, () => `no answer within ${this.timeoutMs} ms`);
     }
     return called.catch((error: unknown) => {
-      throw error instanceof SessionStoreUnavailableError
+      throw error instanceof SessionError // ours (a refused sign-in in an update), or already the store's
         ? error
         : new SessionStoreUnavailableError(this.name, error);
     });

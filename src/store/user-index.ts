@@ -1,6 +1,6 @@
 import { sha256 } from '../session/ids';
 import { userIndexKeyPrefix } from './user-index-key';
-import { SessionConfigError } from '../errors';
+import { SessionConfigError, SessionLimitError } from '../errors';
 import type { SessionRecord } from './record';
 import type { SessionDataRecord } from '../session/session';
 import type { SessionEvents } from '../events';
@@ -23,7 +23,6 @@ interface IndexEntry {
 }
 
 /** The most sessions one user keeps: a login beyond it signs out that user's oldest session. */
-export const maxSessionsPerUser = 100;
 const longestUserAgent = 256;
 
 interface UserIndexRecord {
@@ -55,15 +54,25 @@ export class UserSessionIndex {
    */
   private readonly pendingMs: number;
   private readonly events: SessionEvents | undefined;
+  private readonly maxSessions: number;
+  private readonly onLimit: 'revoke-oldest' | 'refuse';
 
   constructor(
     private readonly store: GuardedStore,
     userKey: string,
-    options: { lifetimeMs: number | undefined; pendingMs: number; events?: SessionEvents },
+    options: {
+      lifetimeMs: number | undefined;
+      pendingMs: number;
+      events?: SessionEvents;
+      maxSessions?: number;
+      onLimit?: 'revoke-oldest' | 'refuse';
+    },
   ) {
     this.lifetimeMs = options.lifetimeMs;
     this.pendingMs = options.pendingMs;
     this.events = options.events;
+    this.maxSessions = options.maxSessions ?? 100;
+    this.onLimit = options.onLimit ?? 'revoke-oldest';
     if (store.keepsRawIds) {
       throw new SessionConfigError(
         'Option userKey needs a Keyv store (a driver, a Keyv or a Keyv adapter); an express-session store cannot hold the user index.',
@@ -109,23 +118,28 @@ export class UserSessionIndex {
   /**
    * Adds a session to its user's entry before the session carries the user (an entry for a session that is
    * not stored is harmless and pruned), keeping the entry bounded: entries of sessions that are gone are
-   * pruned, and past maxSessionsPerUser the oldest sessions are signed out (dropping them from the index
-   * alone would leave sessions that "sign out everywhere" cannot reach).
+   * pruned, and past maxSessionsPerUser the least recently used sessions are signed out (dropping them from
+   * the index alone would leave sessions that "sign out everywhere" cannot reach), or the sign-in is refused.
    */
   async add(userId: string, sessionKey: string, userAgent: string | undefined): Promise<void> {
     let signedOut: string[] = [];
     await this.update(userId, async (sessions) => {
       const listed = Object.keys(sessions).filter((key) => key !== sessionKey);
       const records = await Promise.all(listed.map((key) => this.store.readKey(key)));
+      const lastUse = new Map<string, number>();
       listed.forEach((key, index) => {
-        if (records[index] === undefined && !this.isPending(sessions[key]!)) delete sessions[key];
+        const record = records[index];
+        if (record === undefined && !this.isPending(sessions[key]!)) delete sessions[key];
+        else lastUse.set(key, record?.meta.lastSeenAt ?? sessions[key]!.addedAt ?? 0);
       });
+      const over = lastUse.size + 1 - this.maxSessions;
+      if (over > 0 && this.onLimit === 'refuse') throw new SessionLimitError(this.maxSessions);
       sessions[sessionKey] = {
         ...(userAgent ? { userAgent: userAgent.slice(0, longestUserAgent) } : {}),
         addedAt: Date.now(),
       };
-      const byAge = Object.entries(sessions).sort(([, a], [, b]) => (a.addedAt ?? 0) - (b.addedAt ?? 0));
-      signedOut = byAge.slice(0, Math.max(0, byAge.length - maxSessionsPerUser)).map(([key]) => key);
+      const leastRecentlyUsed = [...lastUse].sort(([, a], [, b]) => a - b).map(([key]) => key);
+      signedOut = leastRecentlyUsed.slice(0, Math.max(0, over));
       for (const key of signedOut) delete sessions[key];
     });
     for (const key of signedOut) {
