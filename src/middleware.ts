@@ -10,6 +10,7 @@ import { hideCookieFromLoadedClassTransformer, routingControllers } from './opti
 import { schemaChecks } from './routing-controllers/schema';
 import { sessionStoreFor } from './stores/create';
 import { GuardedStore } from './store/guarded';
+import { EncryptedStore } from './store/encrypted';
 import type { UserSessionInfo } from './store/user-index';
 import { UserSessionIndex } from './store/user-index';
 import { userIndexLifetime } from './config/lifetime';
@@ -41,7 +42,9 @@ export interface SessionHandler extends UserSessions {
 function createManager(options: SessionOptions = {}): SessionManager {
   const config = resolveConfig(options);
   hideCookieFromLoadedClassTransformer();
-  const store = new GuardedStore(sessionStoreFor(options), config.storeTimeoutMs, config.logger);
+  const stored = sessionStoreFor(options);
+  const sealed = options.encryption ? new EncryptedStore(stored, options.encryption.keys) : stored;
+  const store = new GuardedStore(sealed, config.storeTimeoutMs, config.logger);
   const events = new SessionEvents(config.logger);
   const userIndex = config.userKey
     ? new UserSessionIndex(store, config.userKey, {

@@ -5,6 +5,7 @@ import type { SessionCookieOptions } from '../session/cookie';
 import { SessionCookie } from '../session/cookie';
 import { parseDuration } from './duration';
 import { SessionConfigError } from '../errors';
+import type { EncryptionKey } from '../store/encrypted';
 import type { SessionStore } from '../store/contract';
 import type { ExpressSessionStore } from '../stores/express-session';
 
@@ -114,6 +115,11 @@ export interface SessionOptions extends SessionStoreOptions {
    * then indexed by user, for `listUserSessions()` and `revokeUserSessions()`.
    */
   userKey?: string;
+  /**
+   * Seal every stored session's data with AES-256-GCM: `keys` lists 32-byte keys (or passphrases of 32
+   * characters or more), the current one first; older ones still open what they sealed.
+   */
+  encryption?: { keys: EncryptionKey[] };
   /** With `userKey`: the most sessions one user may have at once (default 100). */
   maxSessionsPerUser?: number;
   /** A sign-in beyond `maxSessionsPerUser`: sign out the user's least recently used sessions (default), or refuse it (403). */
@@ -188,6 +194,7 @@ const knownOptions: Record<keyof SessionOptions, true> = {
   onStoreError: true,
   userKey: true,
   maxSessionsPerUser: true,
+  encryption: true,
   onSessionLimit: true,
 };
 
