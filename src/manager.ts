@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ResolvedSessionConfig } from './config/options';
 import { expiresAt, hasExpired, sessionLimits } from './config/lifetime';
 import type { SessionCookie, SessionCookieJSON } from './session/cookie';
-import { SessionCookie as Cookie, readSessionId } from './session/cookie';
+import { SessionCookie as Cookie, readHeaderSessionId, readSessionId } from './session/cookie';
 import type { SessionDataRecord } from './session/change-tracker';
 import { SessionConfigError, SessionStoreUnavailableError, SessionTooLargeError } from './errors';
 import type { GuardedStore } from './store/guarded';
@@ -105,7 +105,8 @@ export class SessionManager {
       return undefined;
     }
     prepareResponse(response);
-    const cookieId = readSessionId(request, config.name, config.secrets);
+    const headerId = config.header && readHeaderSessionId(request, config.header.name, config.secrets);
+    const cookieId = headerId || readSessionId(request, config.name, config.secrets);
     if (!cookieId && (tracing || this.events.wants('rejected'))) this.noValidCookie(request);
     const slot: RequestSlot = { owner: this, next, response, cookieOptions, lazy: !cookieId };
     attachSlot(request, slot);
@@ -130,10 +131,15 @@ export class SessionManager {
   private begin(
     request: SessionRequest,
     slot: RequestSlot,
-    cookieId: { id: string; signedWithCurrentSecret: boolean },
+    cookieId: { id: string; signedWithCurrentSecret: boolean; byHeader?: boolean },
     record: IncomingSession['record'],
   ): void {
-    const incoming: IncomingSession = { id: cookieId.id, resign: !cookieId.signedWithCurrentSecret, record };
+    const incoming: IncomingSession = {
+      id: cookieId.id,
+      resign: !cookieId.signedWithCurrentSecret,
+      record,
+      byHeader: cookieId.byHeader === true,
+    };
     new RequestSession(this, request, slot, incoming);
   }
 

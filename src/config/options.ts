@@ -78,6 +78,12 @@ export interface SessionOptions extends SessionStoreOptions {
   key?: string;
   /** Cookie attributes, or (as in express-session) a function of the request that returns them. */
   cookie?: SessionCookieOptions | ((request: IncomingMessage) => SessionCookieOptions);
+  /**
+   * A request header that carries the session id, signed as the cookie is, for clients without cookies
+   * (mobile apps, API clients): read from requests, and sent back when a session is created or regenerated.
+   * `cookie: false` sends no cookie at all.
+   */
+  header?: string | { name: string; cookie?: boolean };
   /** Send the cookie on every response, restarting its maxAge. Default false. */
   rolling?: boolean;
   /** Write the session on every request even when unchanged. Default false. */
@@ -132,6 +138,8 @@ export interface ResolvedSessionConfig {
   cookie: SessionCookieOptions;
   /** Per-request cookie attributes (the `cookie` option as a function), over `cookie`. */
   cookieFor: ((request: IncomingMessage) => SessionCookieOptions) | undefined;
+  /** The session header, lower-cased, and whether cookies are sent as well. */
+  header: { name: string; cookie: boolean } | undefined;
   rolling: boolean;
   resave: boolean;
   saveUninitialized: boolean;
@@ -176,6 +184,7 @@ const knownOptions: Record<keyof SessionOptions, true> = {
   logger: true,
   storeTimeout: true,
   name: true,
+  header: true,
   secret: true,
   key: true,
   cookie: true,
@@ -299,6 +308,22 @@ function resolveSecrets(
     );
   }
   return secrets;
+}
+
+function headerOf(header: SessionOptions['header']): ResolvedSessionConfig['header'] {
+  if (header === undefined) return undefined;
+  const { name, cookie = true } = typeof header === 'string' ? { name: header } : (header ?? {});
+  if (
+    typeof name !== 'string' ||
+    !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name) ||
+    typeof cookie !== 'boolean'
+  ) {
+    throw new SessionConfigError(
+      `Option header is ${JSON.stringify(header)}; write a header name such as 'X-Session-Id', or ` +
+        "{ name: 'X-Session-Id', cookie: false } to send no cookie.",
+    );
+  }
+  return { name: name.toLowerCase(), cookie };
 }
 
 function sessionLimitOf(
@@ -433,6 +458,7 @@ export function resolveConfig(options: SessionOptions = {}): ResolvedSessionConf
     secrets: resolveSecrets(options.secret, logger),
     cookie,
     cookieFor,
+    header: headerOf(options.header),
     rolling: options.rolling === true,
     resave: options.resave === true,
     saveUninitialized: options.saveUninitialized === true,

@@ -45,6 +45,8 @@ export interface IncomingSession {
   /** The cookie was signed with a retired secret and must be re-signed. */
   resign: boolean;
   record: SessionRecord | 'anonymous' | undefined;
+  /** The id came in the session header (option `header`): the answer goes there too, not in a cookie. */
+  byHeader?: boolean;
 }
 
 /**
@@ -67,6 +69,7 @@ export class RequestSession implements SessionBackend, SessionAtResponse {
   /** The id the client sent, if its cookie was valid. */
   readonly incomingId: string | undefined;
   private readonly resign: boolean;
+  private readonly byHeader: boolean;
   /** The last line traced, so that asking again at the end (after the first byte) does not repeat it. */
   private traced?: string;
 
@@ -87,6 +90,7 @@ export class RequestSession implements SessionBackend, SessionAtResponse {
     this.next = slot.next;
     this.incomingId = incoming?.id;
     this.resign = incoming?.resign === true;
+    this.byHeader = incoming?.byHeader === true;
     const record = incoming?.record;
     const loaded = record !== undefined && record !== 'anonymous' ? record : undefined;
     this.phase = record === 'anonymous' ? 'anonymous' : loaded ? 'loaded' : 'new';
@@ -373,9 +377,10 @@ export class RequestSession implements SessionBackend, SessionAtResponse {
     this.cookieApplied = true;
     const { config } = this.manager;
     const secureRequest = isSecureRequest(request, config.proxy);
+    const sendsCookie = !this.byHeader && config.header?.cookie !== false;
     const facts = {
       idIsString: typeof this.sessionIdValue() === 'string',
-      secureOnly: state.cookie.secure === true,
+      secureOnly: sendsCookie && state.cookie.secure === true,
       secureRequest,
       storedAndKept: stored && request.session === this.session,
       idChanged: state.idChanged,
@@ -403,6 +408,8 @@ export class RequestSession implements SessionBackend, SessionAtResponse {
       );
     }
     if (decision === undefined) return undefined;
+    if (config.header) this.applyHeader(config.header.name, decision);
+    if (!sendsCookie) return undefined;
     let header: string;
     if (decision === 'session') {
       state.cookie.resetMaxAge();
@@ -416,6 +423,17 @@ export class RequestSession implements SessionBackend, SessionAtResponse {
     response.setHeader('Set-Cookie', [...others, header]);
     state.idChanged = false;
     return header;
+  }
+
+  /** The session header (option `header`): the signed id of a new or regenerated session, empty when it is gone. */
+  private applyHeader(name: string, decision: 'session' | 'clear'): void {
+    const { state } = this;
+    if (decision === 'clear') {
+      if (this.byHeader) this.response.setHeader(name, '');
+    } else if (state.idChanged || this.resign) {
+      this.response.setHeader(name, signSessionId(state.id, this.manager.config.secrets[0]));
+    }
+    if (this.byHeader || this.manager.config.header?.cookie === false) state.idChanged = false;
   }
 
   /** Warns of a session cookie that browsers will not keep. */

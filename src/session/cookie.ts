@@ -181,6 +181,8 @@ export interface UnsignedSessionId {
   id: string;
   /** False when the cookie was signed with a secret other than the first: it should be re-signed. */
   signedWithCurrentSecret: boolean;
+  /** It came in the session header (option `header`), not in the cookie. */
+  byHeader?: boolean;
 }
 
 /** Checks the signature against every secret; undefined for anything unsigned, malformed or forged. */
@@ -207,6 +209,17 @@ export function unsignSessionId(
 interface ParsedCookies {
   cookies?: Record<string, unknown>;
   signedCookies?: Record<string, unknown>;
+}
+
+/** The session id from a request header (option `header`), signed as the cookie is. */
+export function readHeaderSessionId(
+  request: IncomingMessage,
+  headerName: string,
+  secrets: readonly CookieSecret[],
+): UnsignedSessionId | undefined {
+  const value = request.headers[headerName];
+  const unsigned = unsignCookie(Array.isArray(value) ? value[0] : value, secrets);
+  return unsigned && { ...unsigned, byHeader: true };
 }
 
 /**
