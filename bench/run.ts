@@ -14,6 +14,7 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { barChartSvg } from './chart';
+import { leanColors } from './lean/kinds';
 import type { ServerKind } from './servers';
 import { redisPrefixes, serverKinds } from './servers';
 
@@ -165,6 +166,7 @@ const colors: Record<ServerKind, string> = {
   'rcs file': '#42a5f5',
   'rcs redis': '#0d47a1',
   'rcs memory + decorators': '#26a69a',
+  ...leanColors,
 };
 
 function format(value: number | undefined, digits = 0): string {
