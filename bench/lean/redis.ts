@@ -50,6 +50,9 @@ export class LeanRedisStore implements LeanStore {
   async apply(key: string, change: LeanChange, expiresAt: number): Promise<void> {
     const { set, removed, meta, create } = change;
     const args = [create ? '1' : '0', JSON.stringify(meta), String(expiresAt), String(set.length / 2)];
-    await this.client.evalSha(this.scriptSha, { keys: [this.prefix + key], arguments: args.concat(set, removed) });
+    await this.client.evalSha(this.scriptSha, {
+      keys: [this.prefix + key],
+      arguments: args.concat(set, removed),
+    });
   }
 }

@@ -109,9 +109,12 @@ function changeOf(state: LeanState, now: number): LeanChange | undefined {
     }
   }
   if (!record) {
-    return set.length === 0 ? undefined : { set, removed, meta: { createdAt: now, lastSeenAt: now }, create: true };
+    return set.length === 0
+      ? undefined
+      : { set, removed, meta: { createdAt: now, lastSeenAt: now }, create: true };
   }
-  if (set.length === 0 && removed.length === 0 && now - record.meta.lastSeenAt < touchIntervalMs) return undefined;
+  if (set.length === 0 && removed.length === 0 && now - record.meta.lastSeenAt < touchIntervalMs)
+    return undefined;
   return { set, removed, meta: { createdAt: record.meta.createdAt, lastSeenAt: now }, create: false };
 }
 
