@@ -91,7 +91,8 @@ export async function drive(
       {
         url: `${server.url}${route.path}`,
         connections: load.connections,
-        ...(load.amount ? { amount: load.amount } : { duration: load.duration ?? 3 }),
+        // autocannon notices that `amount` is reached on its sampling tick (a second by default)
+        ...(load.amount ? { amount: load.amount, sampleInt: 50 } : { duration: load.duration ?? 3 }),
         setupClient: (client) => {
           if (route.withCookie) client.setHeaders({ cookie: cookies[nextCookie++ % cookies.length]! });
         },

@@ -2,7 +2,7 @@
  * `node --require build/bench/per-request-probe.js build/bench/servers.js <kind>` with an IPC channel: for the
  * per-request measurement (bench/per-request.ts), never in the timed runs. Between a start and a stop message
  * it counts, in this server process:
- * - the bytes allocated: V8's sampling heap profiler (one sample per 1 KiB on average, scaled by V8 to an
+ * - the bytes allocated: V8's sampling heap profiler (one sample per 4 KiB on average, scaled by V8 to an
  *   estimate of all bytes allocated), keeping the samples of objects the GC has collected since, so it counts
  *   what was allocated, not what survived;
  * - the promises created: an async hook's `init` of PROMISE resources (the hook slows every promise, so it is
@@ -39,7 +39,7 @@ async function run(command: ProbeCommand): Promise<number | undefined> {
   switch (command) {
     case 'start allocation':
       await inspector.post('HeapProfiler.startSampling', {
-        samplingInterval: 1024,
+        samplingInterval: 4096,
         includeObjectsCollectedByMajorGC: true,
         includeObjectsCollectedByMinorGC: true,
       });

@@ -74,7 +74,7 @@ export function perRequestLines(
     '',
     `Measured in a pass of their own after the timed rounds (${perRequestCount} requests per workload after as many ` +
       'to warm up, same connections and cookies), in the server process: **KB allocated** is V8’s sampling heap ' +
-      'profiler’s estimate of all bytes allocated during the window (a sample per KiB on average, objects already ' +
+      'profiler’s estimate of all bytes allocated during the window (a sample per 4 KiB on average, objects already ' +
       'collected included), so it is allocation, not memory kept; **promises** are the PROMISE resources an async ' +
       `hook saw created (counted over ${Math.max(1, Math.round(perRequestCount / 4))} requests apart, as the hook ` +
       'slows every promise). Both include what Node’s HTTP server and Express do: compare with bare Express.',

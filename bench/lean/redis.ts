@@ -47,6 +47,10 @@ export class LeanRedisStore implements LeanStore {
     return { fields, meta: JSON.parse(hash.m) as LeanMeta };
   }
 
+  async close(): Promise<void> {
+    await this.client.close();
+  }
+
   async apply(key: string, change: LeanChange, expiresAt: number): Promise<void> {
     const { set, removed, meta, create } = change;
     const args = [create ? '1' : '0', JSON.stringify(meta), String(expiresAt), String(set.length / 2)];
