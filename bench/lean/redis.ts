@@ -22,10 +22,17 @@ redis.call('PEXPIREAT', key, ARGV[3])
 return 1
 `;
 
+function* pairsOf(list: string[]): Generator<[string, string]> {
+  for (let index = 0; index < list.length; index += 2) yield [list[index]!, list[index + 1]!];
+}
+
 const clientOf = (url: string) => createClient({ url });
 type Client = ReturnType<typeof clientOf>;
 
-/** A hash per session (`m` the meta, `d:<key>` each key's JSON, as ours): one HGETALL, one EVALSHA. */
+/**
+ * A hash per session (`m` the meta, `d:<key>` each key's JSON, as ours): one HGETALL, one EVALSHA, both through
+ * `sendCommand` (two promises a command, where the typed command methods make six), as ours sends them.
+ */
 export class LeanRedisStore implements LeanStore {
   private constructor(
     private readonly client: Client,
@@ -40,7 +47,12 @@ export class LeanRedisStore implements LeanStore {
   }
 
   async read(key: string): Promise<LeanRecord | undefined> {
-    const hash = (await this.client.hGetAll(this.prefix + key)) as Record<string, string>;
+    const reply = await this.client.sendCommand<Record<string, string> | string[]>([
+      'HGETALL',
+      this.prefix + key,
+    ]);
+    // a map under RESP3 (node-redis 6's default), field/value pairs under RESP2
+    const hash = Array.isArray(reply) ? Object.fromEntries(pairsOf(reply)) : reply;
     if (hash.m === undefined) return undefined;
     const fields = new Map<string, string>();
     for (const field in hash) if (field.startsWith('d:')) fields.set(field.slice(2), hash[field]!);
@@ -53,10 +65,17 @@ export class LeanRedisStore implements LeanStore {
 
   async apply(key: string, change: LeanChange, expiresAt: number): Promise<void> {
     const { set, removed, meta, create } = change;
-    const args = [create ? '1' : '0', JSON.stringify(meta), String(expiresAt), String(set.length / 2)];
-    await this.client.evalSha(this.scriptSha, {
-      keys: [this.prefix + key],
-      arguments: args.concat(set, removed),
-    });
+    await this.client.sendCommand([
+      'EVALSHA',
+      this.scriptSha,
+      '1',
+      this.prefix + key,
+      create ? '1' : '0',
+      JSON.stringify(meta),
+      String(expiresAt),
+      String(set.length / 2),
+      ...set,
+      ...removed,
+    ]);
   }
 }
