@@ -35,31 +35,34 @@ const promiseCounter = createHook({
 const inspector = new Session();
 inspector.connect();
 
-async function run(command: ProbeCommand): Promise<number | undefined> {
-  switch (command) {
-    case 'start allocation':
-      await inspector.post('HeapProfiler.startSampling', {
-        samplingInterval: 4096,
-        includeObjectsCollectedByMajorGC: true,
-        includeObjectsCollectedByMinorGC: true,
-      });
-      return undefined;
-    case 'stop allocation': {
-      const { profile } = (await inspector.post('HeapProfiler.stopSampling')) as {
-        profile: { head: SamplingNode };
-      };
-      return totalSize(profile.head);
-    }
-    case 'start promises':
-      promises = 0;
-      promiseCounter.enable();
-      return undefined;
-    case 'stop promises':
-      promiseCounter.disable();
-      return promises;
+async function allocation(command: 'start allocation' | 'stop allocation'): Promise<number | undefined> {
+  if (command === 'start allocation') {
+    await inspector.post('HeapProfiler.startSampling', {
+      samplingInterval: 4096,
+      includeObjectsCollectedByMajorGC: true,
+      includeObjectsCollectedByMinorGC: true,
+    });
+    return undefined;
   }
+  const { profile } = (await inspector.post('HeapProfiler.stopSampling')) as {
+    profile: { head: SamplingNode };
+  };
+  return totalSize(profile.head);
 }
 
+const answer = (command: ProbeCommand, count?: number) =>
+  process.send!({ command, count } satisfies ProbeAnswer);
+
 process.on('message', (command: ProbeCommand) => {
-  void run(command).then((count) => process.send!({ command, count } satisfies ProbeAnswer));
+  // synchronous, so that no promise of the probe's own falls inside the counting window
+  if (command === 'start promises') {
+    promises = 0;
+    promiseCounter.enable();
+    answer(command);
+  } else if (command === 'stop promises') {
+    promiseCounter.disable();
+    answer(command, promises);
+  } else {
+    void allocation(command).then((count) => answer(command, count));
+  }
 });

@@ -36,18 +36,19 @@ export async function measurePerRequest(
   routes: ReadonlyArray<readonly [string, Route]>,
   connections: number,
   afterServer: () => void,
+  requests = perRequestCount,
 ): Promise<Map<string, PerRequest>> {
   const measured = new Map<string, PerRequest>();
   const flags = ['--require', join(__dirname, 'per-request-probe.js')];
-  const promiseCount = Math.max(1, Math.round(perRequestCount / 4));
+  const promiseCount = Math.max(1, Math.round(requests / 4));
   for (const kind of kinds) {
     const server = await startBenchServer(join(__dirname, 'servers.js'), kind, { flags, ipc: true });
     for (const [workload, route] of routes) {
       const cookies = route.withCookie ? await loginCookies(server.url, connections, route.login) : [];
       const run = (amount: number) => drive(server, route, cookies, { connections, amount });
-      await run(perRequestCount);
+      await run(requests);
       await ask(server.child, 'start allocation');
-      const allocationRun = await run(perRequestCount);
+      const allocationRun = await run(requests);
       const bytes = (await ask(server.child, 'stop allocation'))! / allocationRun.requests;
       await ask(server.child, 'start promises');
       const promiseRun = await run(promiseCount);

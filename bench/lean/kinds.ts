@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Express, RequestHandler } from 'express';
@@ -27,7 +27,9 @@ export async function leanSessionFor(
 ): Promise<RequestHandler> {
   if (kind === 'lean memory') return leanSession(app, new LeanMemoryStore(), secret);
   if (kind === 'lean file') {
-    return leanSession(app, new LeanFileStore(mkdtempSync(join(tmpdir(), 'bench-lean-'))), secret);
+    const directory = mkdtempSync(join(tmpdir(), 'bench-lean-'));
+    process.on('exit', () => rmSync(directory, { recursive: true, force: true }));
+    return leanSession(app, new LeanFileStore(directory), secret);
   }
   return leanSession(app, await LeanRedisStore.connect(redisUrl, leanRedisPrefix), secret);
 }
