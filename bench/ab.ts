@@ -1,7 +1,8 @@
 /**
- * `node build/bench/ab.js <treeA> <treeB> [--kind 'rcs memory'] [--workload counter,user,plain] [--rounds 5]
- * [--duration 3] [--warmup 1] [--connections 16]`: the A/B step of the ladder (bench/ladder.md). Each tree is a
- * checkout of this repo with its bench built (`<tree>/build/bench/servers.js`). Every round starts one server
+ * `node build/bench/ab.js <treeA> <treeB> [--kind 'rcs memory'] [--kind-b <kind>] [--workload counter,user,plain]
+ * [--rounds 5] [--duration 3] [--warmup 1] [--connections 16]`: the A/B step of the ladder (bench/ladder.md). Each
+ * tree is a checkout of this repo with its bench built (`<tree>/build/bench/servers.js`); B runs `--kind-b` when
+ * given (one tree twice and two kinds: how far ours is from bare Express). Every round starts one server
  * of each tree, then measures each workload on A and B in turn (A first in odd rounds, B first in even ones),
  * after a warm-up that is not counted. Reported: the median CPU µs per request of each server process, and
  * B − A per round (median, and the lowest and highest of the rounds: the spread).
@@ -24,7 +25,7 @@ const routes: Record<string, Route> = {
 
 function usage(problem: string): never {
   console.error(
-    `${problem}\nusage: node build/bench/ab.js <treeA> <treeB> [--kind 'rcs memory'] ` +
+    `${problem}\nusage: node build/bench/ab.js <treeA> <treeB> [--kind 'rcs memory'] [--kind-b <kind>] ` +
       `[--workload ${Object.keys(routes).join(',')}] [--rounds 5] [--duration 3] [--warmup 1] [--connections 16]`,
   );
   process.exit(2);
@@ -34,6 +35,7 @@ const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: {
     kind: { type: 'string', default: 'rcs memory' },
+    'kind-b': { type: 'string' },
     workload: { type: 'string', default: 'counter,user,plain' },
     rounds: { type: 'string', default: '5' },
     duration: { type: 'string', default: '3' },
@@ -44,6 +46,7 @@ const { values, positionals } = parseArgs({
 if (positionals.length !== 2) usage('Give two trees, A and B.');
 const trees = positionals.map((tree) => resolve(tree));
 const scripts = trees.map((tree) => join(tree, 'build', 'bench', 'servers.js'));
+const kinds = [values.kind, values['kind-b'] ?? values.kind];
 for (const script of scripts)
   if (!existsSync(script)) usage(`${script} does not exist: run npm run build there.`);
 const workloadNames = values.workload.split(',').map((name) => name.trim());
@@ -66,8 +69,8 @@ async function main(): Promise<void> {
   const samples = new Map(workloadNames.map((name) => [name, [[], []] as [number[], number[]]]));
   for (let round = 1; round <= rounds; round += 1) {
     const servers = [
-      await startBenchServer(scripts[0]!, values.kind),
-      await startBenchServer(scripts[1]!, values.kind),
+      await startBenchServer(scripts[0]!, kinds[0]),
+      await startBenchServer(scripts[1]!, kinds[1]),
     ];
     const order = round % 2 === 1 ? [0, 1] : [1, 0];
     for (const name of workloadNames) {
@@ -81,10 +84,10 @@ async function main(): Promise<void> {
       }
     }
     await Promise.all(servers.map((server) => stopBenchServer(server.child)));
-    if (values.kind.includes('redis')) removeRedisKeys(redisPrefixes);
+    if (kinds.some((kind) => kind.includes('redis'))) removeRedisKeys(redisPrefixes);
   }
   console.log(
-    `\nA = ${trees[0]}\nB = ${trees[1]}\nkind ${values.kind}, ${rounds} rounds of ${duration} s, ${connections} connections\n`,
+    `\nA = ${trees[0]} (${kinds[0]})\nB = ${trees[1]} (${kinds[1]})\n${rounds} rounds of ${duration} s, ${connections} connections\n`,
   );
   console.log(
     '| workload | A µs/req | B µs/req | B − A µs/req (median of rounds) | spread of B − A | B ÷ A |',

@@ -99,15 +99,16 @@ function attach(request: WithState, key: string, record: LeanRecord | undefined)
 function changeOf(state: LeanState, now: number): LeanChange | undefined {
   const { data, record } = state;
   const set: string[] = [];
+  const removed: string[] = [];
   for (const name in data) {
     const json = JSON.stringify(data[name]);
-    if (json !== undefined && record?.fields.get(name) !== json) set.push(name, json);
+    const stored = record?.fields.get(name);
+    if (json === undefined) {
+      if (stored !== undefined) removed.push(name);
+    } else if (json !== stored) set.push(name, json);
   }
-  const removed: string[] = [];
   if (record) {
-    for (const name of record.fields.keys()) {
-      if (!Object.hasOwn(data, name) || JSON.stringify(data[name]) === undefined) removed.push(name);
-    }
+    for (const name of record.fields.keys()) if (!Object.hasOwn(data, name)) removed.push(name);
   }
   if (!record) {
     return set.length === 0

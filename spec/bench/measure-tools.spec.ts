@@ -31,13 +31,15 @@ describe('the per-request pass of the bench', () => {
 });
 
 describe('bench/ab.ts', () => {
-  it('measures two trees in turn and prints the medians and B − A by workload', async () => {
+  it('measures two trees (or two kinds) in turn and prints the medians and B − A by workload', async () => {
     const { stdout } = await run(process.execPath, [
       abScript,
       repository,
       repository,
       '--kind',
       'lean memory',
+      '--kind-b',
+      'bare express',
       '--workload',
       'counter,plain',
       '--rounds',
@@ -48,6 +50,7 @@ describe('bench/ab.ts', () => {
       '0',
     ]);
     assert.match(stdout, /round 2\/2 {2}A {2}plain/);
+    assert.match(stdout, /^A = .* \(lean memory\)\nB = .* \(bare express\)$/m);
     assert.match(stdout, /\| workload \| A µs\/req \| B µs\/req \| B − A/);
     assert.match(stdout, /^\| counter \| [\d.]+ \| [\d.]+ \| -?[\d.]+ \| -?[\d.]+ … -?[\d.]+ \| [\d.]+ \|$/m);
     assert.match(stdout, /^\| plain \| /m);
