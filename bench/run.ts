@@ -4,7 +4,8 @@
  * and writes the medians and ratios to bench/results.md and bench/results.svg.
  * BENCH_ROUNDS, BENCH_DURATION (seconds) and BENCH_CONNECTIONS override the defaults; BENCH_SERVERS and
  * BENCH_WORKLOADS (comma-separated parts of names) pick a subset; BENCH_PROFILE=1 runs the servers under
- * --cpu-prof (profiles in bench/profiles/).
+ * --cpu-prof (profiles in bench/profiles/); BENCH_PER_REQUEST sets the requests of the allocation and promise
+ * pass (bench/per-request.ts; 0 leaves it out).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -14,6 +15,9 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { barChartSvg } from './chart';
+import { leanColors } from './lean/kinds';
+import { leanLines, leanTargets } from './lean-report';
+import { measurePerRequest, perRequestCount, perRequestLines } from './per-request';
 import type { ServerKind } from './servers';
 import { redisPrefixes, serverKinds } from './servers';
 
@@ -25,6 +29,8 @@ const profile = process.env.BENCH_PROFILE === '1';
 const benchDirectory = join(__dirname, '..', '..', 'bench');
 /** What the profiles showed, written by hand after a run; appended to results.md. */
 const notesPath = join(benchDirectory, 'profile-notes.md');
+/** How to measure where the microseconds go, cut by cut (the ladder); appended to results.md. */
+const ladderPath = join(benchDirectory, 'ladder.md');
 
 const workloads = {
   '(a) counter': { path: '/counter', withCookie: true },
@@ -165,6 +171,7 @@ const colors: Record<ServerKind, string> = {
   'rcs file': '#42a5f5',
   'rcs redis': '#0d47a1',
   'rcs memory + decorators': '#26a69a',
+  ...leanColors,
 };
 
 function format(value: number | undefined, digits = 0): string {
@@ -212,6 +219,11 @@ async function main(): Promise<void> {
       if (withRedis) removeRedisKeys();
     }
   }
+  const routes = chosenWorkloads.map((workload) => [workload, workloads[workload]] as const);
+  const perRequest =
+    perRequestCount > 0
+      ? await measurePerRequest(kinds, routes, connections, () => withRedis && removeRedisKeys())
+      : new Map();
 
   const medianOf = (kind: ServerKind, workload: Workload, pick: (sample: Measurement) => number) => {
     const values = samples.get(`${kind}|${workload}`);
@@ -255,6 +267,8 @@ async function main(): Promise<void> {
       );
     }
   }
+  lines.push('', ...leanLines(kinds, chosenWorkloads, rate, cpu, perRequest));
+  if (perRequest.size > 0) lines.push('', ...perRequestLines(kinds, chosenWorkloads, perRequest));
   const memory = memoryPerSession();
   lines.push('', '## Memory per idle session', '', '```', memory, '```');
   const redisBytes = withRedis ? redisBytesPerSession() : 'Redis did not answer: not measured.';
@@ -280,6 +294,7 @@ async function main(): Promise<void> {
       0.95,
     ],
   ];
+  targets.push(...leanTargets(kinds, chosenWorkloads, rate, cpu));
   const verdict = (measured: number | undefined, goal: number) =>
     measured === undefined
       ? 'not measured'
@@ -299,6 +314,7 @@ async function main(): Promise<void> {
     );
   }
   if (existsSync(notesPath)) lines.push('', readFileSync(notesPath, 'utf8').trim());
+  if (existsSync(ladderPath)) lines.push('', readFileSync(ladderPath, 'utf8').trim());
   const table = lines.join('\n');
   console.log(`\n${table}\n`);
   mkdirSync(benchDirectory, { recursive: true });

@@ -2,7 +2,7 @@
  * One benchmark server per process: `node build/bench/servers.js <kind>`. Prints `{"port":N}` once listening.
  * Every kind answers the same routes: /login (puts a user in the session), /login-large (a user and 40 KB
  * more), /counter (read and increment, a write every request), /user (read the user only) and /plain (never
- * touches the session).
+ * touches the session). The 'lean' kinds are the lean reference (bench/lean/): our design with the least work.
  */
 import 'reflect-metadata';
 import { mkdtempSync } from 'node:fs';
@@ -18,6 +18,8 @@ import { Controller, Get, Res, useExpressServer } from 'routing-controllers';
 import sessionFileStore from 'session-file-store';
 import type { SessionOptions } from '../src';
 import { Session, SessionValue, createSessionMiddleware, session } from '../src';
+import type { LeanKind } from './lean/kinds';
+import { leanKinds, leanRedisPrefix, leanSessionFor } from './lean/kinds';
 
 export const serverKinds = [
   'bare express',
@@ -29,6 +31,7 @@ export const serverKinds = [
   'rcs file',
   'rcs redis',
   'rcs memory + decorators',
+  ...leanKinds,
 ] as const;
 export type ServerKind = (typeof serverKinds)[number];
 
@@ -37,7 +40,7 @@ const user = { id: 1, name: 'Sharon', roles: ['admin'] };
 /** 40 KB of session data beside the user: what a cart or a wizard's state can weigh. */
 const largeData = Array.from({ length: 400 }, (_, index) => ({ item: index, note: 'x'.repeat(80) }));
 const redisUrl = 'redis://127.0.0.1:6379';
-export const redisPrefixes = ['bench-es:', 'bench-rcs'];
+export const redisPrefixes = ['bench-es:', 'bench-rcs', leanRedisPrefix];
 type Data = Record<string, unknown>;
 
 function classicRoutes(app: express.Express): void {
@@ -131,6 +134,8 @@ export async function createBenchApp(kind: ServerKind): Promise<express.Express>
     app.use(expressSession({ secret, resave: false, saveUninitialized: false, store }));
   } else if (kind.startsWith('rcs')) {
     app.use(session(ourOptions(kind)));
+  } else if (kind.startsWith('lean')) {
+    app.use(await leanSessionFor(app, kind as LeanKind, secret, redisUrl));
   }
   classicRoutes(app);
   return app;
