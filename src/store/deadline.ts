@@ -9,13 +9,18 @@ const sweepIntervalMs = 50;
 
 function sweep(): void {
   const now = Date.now();
-  for (const call of pendingCalls) {
-    if (call.deadline <= now) {
-      pendingCalls.delete(call);
-      call.fail();
-    }
+  const late: PendingCall[] = [];
+  for (const call of pendingCalls) if (call.deadline <= now) late.push(call);
+  // After the event loop was blocked, timers run before the I/O that came meanwhile: an answer may be waiting
+  // in a socket already. It is read before setImmediate's callbacks run, and then the call is no longer pending.
+  if (late.length > 0) {
+    setImmediate(() => {
+      for (const call of late) {
+        if (pendingCalls.delete(call)) call.fail();
+      }
+    });
   }
-  if (pendingCalls.size === 0) {
+  if (pendingCalls.size === late.length) {
     clearInterval(sweeper);
     sweeper = undefined;
   }
