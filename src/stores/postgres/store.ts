@@ -121,17 +121,23 @@ export class PostgresSessionStore implements SessionStore {
   }
 
   private async prepareTable(): Promise<void> {
-    if (this.createTable) {
-      for (const statement of createTableSql(this.schema, this.table)) {
-        try {
-          await this.connection.query(statement);
-        } catch (error) {
-          // two processes creating the table at once: one of them meets the other's type or index
-          const code = (error as { code?: unknown }).code;
-          if (code !== '23505' && code !== '42P07') throw error;
-        }
-      }
+    const [createTable, createIndex] = createTableSql(this.schema, this.table);
+    if (this.createTable) await this.createIfMissing(createTable!);
+    await this.checkColumns();
+    if (this.createTable) await this.createIfMissing(createIndex!);
+  }
+
+  private async createIfMissing(statement: string): Promise<void> {
+    try {
+      await this.connection.query(statement);
+    } catch (error) {
+      // two processes creating the table at once: one of them meets the other's type or index
+      const code = (error as { code?: unknown }).code;
+      if (code !== '23505' && code !== '42P07') throw error;
     }
+  }
+
+  private async checkColumns(): Promise<void> {
     const { rows } = await this.connection.query(this.statements.columns, [this.qualifiedTable]);
     if (rows.length === 0) {
       throw new Error(
