@@ -39,6 +39,9 @@ interface PgModule {
   Pool: new (config: object) => PostgresPool;
 }
 
+/** What two processes creating the same table at once meet; the driver goes on with the table the other made. */
+export const createRaceCodes: ReadonlySet<string> = new Set(['23505', '42P07']);
+
 const statementNames = new Map<string, string>();
 
 /** A prepared statement's name, the same for the same text in every store (pg refuses one name for two texts). */
@@ -145,7 +148,7 @@ export class PostgresConnection extends EventEmitter {
     try {
       return this.answered(await pool.query(config));
     } catch (error) {
-      if (!(error as { code?: unknown }).code) this.report(error);
+      if (!createRaceCodes.has((error as { code?: unknown }).code as string)) this.report(error);
       throw error;
     }
   }

@@ -15,7 +15,7 @@ import { SessionConfigError } from '../../errors';
 import { sqlIdentifier } from '../sql/identifiers';
 import { BatchSweeper } from '../sql/sweeper';
 import type { PostgresOptions } from './connection';
-import { PostgresConnection } from './connection';
+import { createRaceCodes, PostgresConnection } from './connection';
 import type { PostgresStatements } from './statements';
 import { createTableSql, expectedColumns, qualifiedName, statementsFor } from './statements';
 
@@ -131,9 +131,7 @@ export class PostgresSessionStore implements SessionStore {
     try {
       await this.connection.query(statement);
     } catch (error) {
-      // two processes creating the table at once: one of them meets the other's type or index
-      const code = (error as { code?: unknown }).code;
-      if (code !== '23505' && code !== '42P07') throw error;
+      if (!createRaceCodes.has((error as { code?: unknown }).code as string)) throw error;
     }
   }
 
