@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { promisify } from 'node:util';
@@ -284,6 +286,24 @@ describe('the postgres store', { skip: !postgresAnswers() && 'PostgreSQL does no
         session({ secret: testSecret, logger: quietLogger, driver: 'postgres', postgres: { table: 'a-b' } }),
       SessionConfigError,
     );
+  });
+
+  it('reports an unreachable database once per outage, not once per query', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const { port } = closed.address() as AddressInfo;
+    await new Promise((resolve) => closed.close(resolve));
+    const store = new PostgresSessionStore({
+      url: `postgres://postgres@127.0.0.1:${port}/test`,
+      table: 'unused',
+    });
+    after(() => store.close());
+    const errors: unknown[] = [];
+    store.onError((error) => errors.push(error));
+    await assert.rejects(store.read('s'), /ECONNREFUSED/);
+    await assert.rejects(store.apply('s', change({ create: true }), inAnHour()), /ECONNREFUSED/);
+    assert.equal(errors.length, 1);
+    assert.match(String(errors[0]), /ECONNREFUSED/);
   });
 
   it("uses an app's pool and never closes it", async () => {
