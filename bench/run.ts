@@ -19,7 +19,7 @@ import { leanColors } from './lean/kinds';
 import { leanLines, leanTargets } from './lean-report';
 import { measurePerRequest, perRequestCount, perRequestLines } from './per-request';
 import type { ServerKind } from './servers';
-import { redisPrefixes, serverKinds } from './servers';
+import { postgresTables, redisPrefixes, serverKinds } from './servers';
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const duration = Number(process.env.BENCH_DURATION ?? 3);
@@ -78,6 +78,20 @@ function removeRedisKeys(): void {
       execFileSync('redis-cli', ['-h', '127.0.0.1', 'del', ...keys.slice(start, start + 500)]);
     }
   }
+}
+
+function postgresAnswers(): boolean {
+  try {
+    execFileSync('pg_isready', ['-h', '127.0.0.1', '-q']);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function dropPostgresTables(): void {
+  const drop = `DROP TABLE IF EXISTS ${postgresTables.join(', ')}`;
+  execFileSync('psql', ['-h', '127.0.0.1', '-U', 'postgres', '-d', 'test', '-qc', drop], { stdio: 'ignore' });
 }
 
 interface StartedServer {
@@ -157,6 +171,7 @@ const counterparts: Partial<Record<ServerKind, ServerKind>> = {
   'rcs memory': 'express-session memory',
   'rcs file': 'express-session file',
   'rcs redis': 'express-session redis',
+  'rcs postgres': 'express-session postgres',
   'rcs memory + decorators': 'express-session memory',
 };
 
@@ -167,9 +182,11 @@ const colors: Record<ServerKind, string> = {
   'express-session memory': '#ef9a9a',
   'express-session file': '#e57373',
   'express-session redis': '#b71c1c',
+  'express-session postgres': '#880e4f',
   'rcs memory': '#90caf9',
   'rcs file': '#42a5f5',
   'rcs redis': '#0d47a1',
+  'rcs postgres': '#4a148c',
   'rcs memory + decorators': '#26a69a',
   ...leanColors,
 };
@@ -190,10 +207,17 @@ function memoryPerSession(): string {
 
 async function main(): Promise<void> {
   const withRedis = redisAnswers();
+  const withPostgres = postgresAnswers();
   const kinds = serverKinds.filter(
-    (kind) => (withRedis || !kind.includes('redis')) && picked('BENCH_SERVERS', kind),
+    (kind) =>
+      (withRedis || !kind.includes('redis')) &&
+      (withPostgres || !kind.includes('postgres')) &&
+      picked('BENCH_SERVERS', kind),
   );
   if (!withRedis) console.log('Redis does not answer on 127.0.0.1:6379: the redis servers are left out.');
+  if (!withPostgres)
+    console.log('PostgreSQL does not answer on 127.0.0.1:5432: the postgres servers are left out.');
+  if (withPostgres) dropPostgresTables();
   const chosenWorkloads = (Object.keys(workloads) as Workload[]).filter((workload) =>
     picked('BENCH_WORKLOADS', workload),
   );
@@ -217,6 +241,7 @@ async function main(): Promise<void> {
       }
       await stopServer(server.child);
       if (withRedis) removeRedisKeys();
+      if (kind.includes('postgres')) dropPostgresTables();
     }
   }
   const routes = chosenWorkloads.map((workload) => [workload, workloads[workload]] as const);
@@ -281,6 +306,8 @@ async function main(): Promise<void> {
     ['redis ÷ connect-redis, (a) writes', versus('rcs redis', '(a) counter'), 1.2],
     ['redis ÷ connect-redis, (b) reads', versus('rcs redis', '(b) read user'), 1.2],
     ['redis ÷ connect-redis, (e) 40 KB session + counter', versus('rcs redis', '(e) 40 KB + counter'), 2],
+    ['postgres ÷ connect-pg-simple, (a) writes', versus('rcs postgres', '(a) counter'), 1.5],
+    ['postgres ÷ connect-pg-simple, (b) reads', versus('rcs postgres', '(b) read user'), 1],
     ['memory ÷ express-session MemoryStore, (a) writes', versus('rcs memory', '(a) counter'), 1.1],
     ['memory ÷ express-session MemoryStore, (b) reads', versus('rcs memory', '(b) read user'), 1.1],
     ['file ÷ session-file-store, (a) writes', versus('rcs file', '(a) counter'), 2],

@@ -9,6 +9,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
+import connectPgSimple from 'connect-pg-simple';
 import { RedisStore as ConnectRedisStore } from 'connect-redis';
 import express from 'express';
 import type { Request, Response } from 'express';
@@ -27,9 +28,11 @@ export const serverKinds = [
   'express-session memory',
   'express-session file',
   'express-session redis',
+  'express-session postgres',
   'rcs memory',
   'rcs file',
   'rcs redis',
+  'rcs postgres',
   'rcs memory + decorators',
   ...leanKinds,
 ] as const;
@@ -41,6 +44,9 @@ const user = { id: 1, name: 'Sharon', roles: ['admin'] };
 const largeData = Array.from({ length: 400 }, (_, index) => ({ item: index, note: 'x'.repeat(80) }));
 const redisUrl = 'redis://127.0.0.1:6379';
 export const redisPrefixes = ['bench-es:', 'bench-rcs', leanRedisPrefix];
+const postgresUrl = 'postgres://postgres@127.0.0.1:5432/test';
+/** connect-pg-simple's table and ours, dropped after each server. */
+export const postgresTables = ['bench_es_sessions', 'bench_rcs_sessions'];
 type Data = Record<string, unknown>;
 
 function classicRoutes(app: express.Express): void {
@@ -106,6 +112,15 @@ async function expressSessionStore(kind: ServerKind): Promise<expressSession.Sto
     await client.connect();
     return new ConnectRedisStore({ client, prefix: redisPrefixes[0] });
   }
+  if (kind === 'express-session postgres') {
+    const PgStore = connectPgSimple(expressSession);
+    return new PgStore({
+      conString: postgresUrl,
+      tableName: postgresTables[0],
+      createTableIfMissing: true,
+      pruneSessionInterval: false,
+    });
+  }
   return undefined;
 }
 
@@ -115,6 +130,8 @@ function ourOptions(kind: ServerKind): SessionOptions {
     return { ...base, driver: 'file', file: { directory: mkdtempSync(join(tmpdir(), 'bench-rcs-')) } };
   if (kind === 'rcs redis')
     return { ...base, driver: 'redis', redis: { url: redisUrl, prefix: redisPrefixes[1] } };
+  if (kind === 'rcs postgres')
+    return { ...base, driver: 'postgres', postgres: { url: postgresUrl, table: postgresTables[1] } };
   return { ...base, driver: 'memory' };
 }
 

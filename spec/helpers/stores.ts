@@ -85,6 +85,11 @@ export const redisStore: StoreUnderTest = {
   options: () => ({ store: redisStoreForTest() }),
 };
 
+export const postgresStore: StoreUnderTest = {
+  name: 'postgres',
+  options: () => ({ driver: 'postgres', postgres: { url: postgresUrl, table: postgresTableForTest() } }),
+};
+
 export function redisAnswers(): boolean {
   try {
     return (
@@ -107,10 +112,58 @@ function redisDriverForTest(label: string): SessionOptions {
   return { driver: 'redis', redis: { url: redisUrl, prefix } };
 }
 
+export const postgresUrl = 'postgres://postgres@127.0.0.1:5432/test';
+
+export function postgresAnswers(): boolean {
+  try {
+    execFileSync('pg_isready', ['-h', '127.0.0.1', '-p', '5432'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Runs statements on a connection of its own (not through a store under test). */
+export async function postgresAdmin(...statements: string[]): Promise<unknown[][]> {
+  const { Client } = await import('pg');
+  const client = new Client({ connectionString: postgresUrl });
+  await client.connect();
+  try {
+    let rows: unknown[][] = [];
+    for (const statement of statements) {
+      rows = (await client.query({ text: statement, rowMode: 'array' })).rows as unknown[][];
+    }
+    return rows;
+  } finally {
+    await client.end();
+  }
+}
+
+let postgresTables = 0;
+
+/** A table name of the test's own (unique per process and call), dropped after the file's tests. */
+export function postgresTableForTest(label = 't'): string {
+  postgresTables += 1;
+  const table = `rcs_${label}_${process.pid}_${postgresTables}`;
+  after(() => postgresAdmin(`DROP TABLE IF EXISTS "${table}"`));
+  return table;
+}
+
 /** The stores several app processes can share, as options a child process can take as JSON. */
 export const sharedStoresUnderTest: StoreUnderTest[] = [
   { name: 'file', options: () => ({ driver: 'file', file: { directory: temporaryDirectory('shared') } }) },
   ...(redisAnswers() ? [{ name: 'redis', options: () => redisDriverForTest('shared') }] : []),
+  ...(postgresAnswers()
+    ? [
+        {
+          name: 'postgres',
+          options: (): SessionOptions => ({
+            driver: 'postgres',
+            postgres: { url: postgresUrl, table: postgresTableForTest('shared') },
+          }),
+        },
+      ]
+    : []),
 ];
 
 /** The stores every lifecycle spec runs on; Redis when it answers (CI starts it). */
@@ -120,6 +173,7 @@ export const storesUnderTest: StoreUnderTest[] = [
   sqliteStore,
   keyv5SqliteStore,
   ...(redisAnswers() ? [redisStore] : []),
+  ...(postgresAnswers() ? [postgresStore] : []),
 ];
 
 export { temporaryDirectory };

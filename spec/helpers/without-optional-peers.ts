@@ -8,7 +8,8 @@ interface ResolveFilename {
 }
 const loader = Module as unknown as { _resolveFilename: ResolveFilename };
 
-export const absentPackages = [
+// SPEC_ABSENT_PACKAGES (comma-separated, e.g. 'pg') hides those packages instead
+export const absentPackages = process.env.SPEC_ABSENT_PACKAGES?.split(',') ?? [
   'routing-controllers',
   'class-validator',
   'class-transformer',

@@ -5,7 +5,15 @@ import { Keyv } from 'keyv';
 import { FileStore, MemoryStore, RedisSessionStore } from '../../src';
 import type { SessionChange, SessionStore } from '../../src';
 import { sessionStoreFor } from '../../src/stores/create';
-import { redisAnswers, redisUrl, temporaryDirectory } from '../helpers/stores';
+import { PostgresSessionStore } from '../../src/stores/postgres/store';
+import {
+  postgresAnswers,
+  postgresTableForTest,
+  postgresUrl,
+  redisAnswers,
+  redisUrl,
+  temporaryDirectory,
+} from '../helpers/stores';
 
 const meta = { createdAt: 1, lastSeenAt: 2 };
 const inAnHour = () => Date.now() + 3_600_000;
@@ -45,6 +53,21 @@ const storesUnderContract: Array<{ name: string; create: () => SessionStore }> =
               await store.clear();
               await store.close();
             });
+            return store;
+          },
+        },
+      ]
+    : []),
+  ...(postgresAnswers()
+    ? [
+        {
+          name: 'postgres',
+          create: () => {
+            const store = new PostgresSessionStore({
+              url: postgresUrl,
+              table: postgresTableForTest('contract'),
+            });
+            after(() => store.close());
             return store;
           },
         },

@@ -23,6 +23,15 @@ export interface RedisClientLike {
   on(event: string, listener: (error?: unknown) => void): unknown;
 }
 
+/** The `pg.Pool` methods the PostgreSQL driver calls (a pool the app made and owns). */
+export interface PostgresPoolLike {
+  // pg's query and connect are overloaded; the driver calls query(config) and connect()
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  query(...args: any[]): Promise<unknown>;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  connect(...args: any[]): Promise<unknown>;
+}
+
 /** A Keyv storage adapter of either Keyv version (@keyv/postgres, @keyv/sqlite, ...), by its shape. */
 export interface KeyvStorageAdapterLike {
   get(key: string): unknown;
@@ -31,7 +40,7 @@ export interface KeyvStorageAdapterLike {
   delete(key: string): unknown;
 }
 
-export type SessionDriver = 'file' | 'memory' | 'redis';
+export type SessionDriver = 'file' | 'memory' | 'redis' | 'postgres';
 
 export type SessionSecret = string | Buffer;
 
@@ -59,6 +68,24 @@ export interface SessionStoreOptions {
     prefix?: string;
     connectTimeout?: Duration;
     commandTimeout?: Duration;
+  };
+  /**
+   * The PostgreSQL driver (needs the `pg` package): `url` (the driver makes, owns and closes a pool) or `pool`
+   * (a `pg.Pool` the app made and owns), the `table` (default `'sessions'`) and its `schema` (default: the
+   * search path), `createTable` (default true; false when migrations own the table), `sweepInterval` for
+   * deleting expired rows (default `'10m'`).
+   */
+  postgres?: {
+    url?: string;
+    pool?: PostgresPoolLike;
+    table?: string;
+    schema?: string;
+    createTable?: boolean;
+    sweepInterval?: Duration;
+    /** How long getting a connection may take. Default `'2s'`. */
+    connectTimeout?: Duration;
+    /** How long one query may take before its connection is dropped. Default `'5s'`. */
+    queryTimeout?: Duration;
   };
   /** Where store warnings and errors go. Default `console`. */
   logger?: SessionLogger;
@@ -163,7 +190,7 @@ export interface ResolvedSessionConfig {
   logger: SessionLogger;
 }
 
-const drivers: readonly SessionDriver[] = ['file', 'memory', 'redis'];
+const drivers: readonly SessionDriver[] = ['file', 'memory', 'redis', 'postgres'];
 const shortestProductionSecret = 32;
 
 /**
@@ -181,6 +208,7 @@ const knownOptions: Record<keyof SessionOptions, true> = {
   file: true,
   memory: true,
   redis: true,
+  postgres: true,
   logger: true,
   storeTimeout: true,
   name: true,

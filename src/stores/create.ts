@@ -8,6 +8,7 @@ import { FileStore } from './file/store';
 import { KeyvSessionStore } from './keyv';
 import { keyvViewOf, sessionStoreBehind } from './keyv-view';
 import { MemoryStore } from './memory';
+import { PostgresSessionStore } from './postgres/store';
 import { RedisSessionStore } from './redis/store';
 
 function isKeyv(candidate: unknown): candidate is Keyv {
@@ -46,6 +47,11 @@ function fromDriver(options: SessionStoreOptions, logger: SessionLogger): Sessio
     store.onError((error) => logger.error('routing-controllers-session: session store error', error));
     return store;
   }
+  if (driver === 'postgres') {
+    const store = new PostgresSessionStore(options.postgres);
+    store.onError((error) => logger.error('routing-controllers-session: session store error', error));
+    return store;
+  }
   const { directory, sweepInterval } = options.file ?? {};
   const fileStore = new FileStore({
     directory,
@@ -78,7 +84,7 @@ function fromUserStore(store: unknown, logger: SessionLogger): SessionStore {
 }
 
 /**
- * The store that holds sessions: a built-in driver ('file' by default, 'memory', 'redis'), or the `store`
+ * The store that holds sessions: a built-in driver ('file' by default, 'memory', 'redis', 'postgres'), or the `store`
  * given (a store of this library, a Keyv, a Keyv storage adapter, an express-session store).
  */
 export function sessionStoreFor(options: SessionStoreOptions = {}): SessionStore {
