@@ -9,7 +9,14 @@ import type { SessionEvent, SessionStore } from '../../src';
 import { FileStore, MemoryStore, SessionConfigError, session } from '../../src';
 import { storeKeyOf } from '../../src/session/ids';
 import { createTestApp, sessionCookieOf } from '../helpers/app';
-import { redisAnswers, redisStoreForTest, testSecret } from '../helpers/stores';
+import { sessionStoreFor } from '../../src/stores/create';
+import {
+  postgresAnswers,
+  postgresStore,
+  redisAnswers,
+  redisStoreForTest,
+  testSecret,
+} from '../helpers/stores';
 
 interface InnerStore {
   name: string;
@@ -29,10 +36,18 @@ function fileStoreForTest(): InnerStore {
   return { name: 'file', make: () => new FileStore({ directory }), rawText };
 }
 
+function closedAfter(store: SessionStore): SessionStore {
+  after(() => store.close());
+  return store;
+}
+
 const innerStores: InnerStore[] = [
   { name: 'memory', make: () => new MemoryStore() },
   fileStoreForTest(),
   ...(redisAnswers() ? [{ name: 'redis', make: () => redisStoreForTest() }] : []),
+  ...(postgresAnswers()
+    ? [{ name: 'postgres', make: () => closedAfter(sessionStoreFor(postgresStore.options())) }]
+    : []),
 ];
 
 const keyA = randomBytes(32);
