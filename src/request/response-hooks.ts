@@ -1,5 +1,6 @@
 import { ServerResponse } from 'node:http';
 import { holdResponse } from './response-hold';
+import { sharedPrototypeOf } from './shared-prototype';
 
 /** Store work the end of a response waits for, and whether its failure would lose data or a removal. */
 export interface EndWork {
@@ -213,16 +214,24 @@ let nodeResponseHooks: Record<Hooked, Method> | undefined;
 const isNodeHook = (method: Hooked, candidate: unknown) => nodeResponseHooks?.[method] === candidate;
 
 /**
- * Puts the hooks on the app's response prototype, once: a response with no session work then costs nothing
- * but a property read, and no response gets closures or properties of its own. Node's own
- * ServerResponse.prototype serves every response of the process and is left alone: on a bare Node server
- * the hooks are put on each response.
+ * Puts the hooks on the response's prototype (Express's response object, which every app's inherits), once: a
+ * response with no session work then costs nothing but a property read, and no response gets closures or
+ * properties of its own. Node's own ServerResponse.prototype serves every response of the process and is left
+ * alone: on a bare Node server the hooks are put on each response.
  */
 export function prepareResponse(response: ServerResponse): void {
-  const prototype = Object.getPrototypeOf(response) as Record<Hooked, Method>;
-  if (prototype === (ServerResponse.prototype as unknown)) {
-    nodeResponseHooks ??= hooksOver(prototype);
-    Object.assign(response, nodeResponseHooks);
+  const prototype = sharedPrototypeOf(response, ServerResponse.prototype) as Record<Hooked, Method>;
+  if (prototype === (response as unknown)) {
+    if (Object.getPrototypeOf(response) === ServerResponse.prototype) {
+      nodeResponseHooks ??= hooksOver(ServerResponse.prototype as unknown as Record<Hooked, Method>);
+      Object.assign(response, nodeResponseHooks);
+    } else {
+      // not a Node response at all: hooked over the methods it has
+      Object.assign(
+        response,
+        hooksOver({ writeHead: prototype.writeHead, write: prototype.write, end: prototype.end }),
+      );
+    }
     return;
   }
   if (preparedPrototypes.has(prototype)) return;
