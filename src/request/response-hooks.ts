@@ -51,6 +51,8 @@ class ResponseWatch {
   passing: Hooked | undefined;
   private held: Array<() => void> | undefined;
   private drainOwed = false;
+  /** Bytes written while held, not yet replayed. */
+  private heldBytes = 0;
   private saveFailed = false;
   private saving: Promise<unknown> | undefined;
 
@@ -93,6 +95,11 @@ class ResponseWatch {
   private write(original: Method, args: unknown[]): unknown {
     if (this.held || (!this.response.headersSent && this.firstByte())) {
       this.later('write', original, args);
+      // as a stream says: wait for 'drain' only once a buffer's worth is held. A 'drain' listener may not
+      // be on the response (compression moves them to its gzip stream), and only a full buffer is sure to
+      // make whatever holds it emit one after the replay.
+      this.heldBytes += byteLengthOf(args[0], args[1]);
+      if (this.heldBytes < this.response.writableHighWaterMark) return true;
       this.drainOwed = true;
       return false;
     }
@@ -185,8 +192,19 @@ class ResponseWatch {
     }
     if (this.drainOwed) this.response.emit('drain');
     this.drainOwed = false;
+    this.heldBytes = 0;
     if (error !== undefined) this.session.reportAfterResponse(error);
   }
+}
+
+function byteLengthOf(chunk: unknown, encoding: unknown): number {
+  if (typeof chunk === 'string') {
+    return Buffer.byteLength(
+      chunk,
+      Buffer.isEncoding(encoding as string) ? (encoding as BufferEncoding) : 'utf8',
+    );
+  }
+  return ArrayBuffer.isView(chunk) ? chunk.byteLength : 0;
 }
 
 /** The three hooks for a response object or prototype whose own methods are `inherited`. */
@@ -246,8 +264,8 @@ export function prepareResponse(response: ServerResponse): void {
  * Saves before the response's headers and body leave, so that the client's next request reads this one's
  * writes. A response with no store work goes out at once, as it would without a session. Otherwise the
  * response is held from its first byte (writeHead, write or end) until the work is done: its calls are kept
- * in order and replayed (a write while held returns false, and 'drain' follows the replay, so a piped file
- * waits instead of filling memory). What fails then is answered by `fail`, with a proper status when the
+ * in order and replayed (once a buffer's worth is held a write returns false, and 'drain' follows the replay,
+ * so a piped file waits instead of filling memory). What fails then is answered by `fail`, with a proper status when the
  * work failed before any header left. A second `end()` is ignored.
  */
 export function hookResponse(response: ServerResponse, session: SessionAtResponse): void {
