@@ -207,6 +207,13 @@ function byteLengthOf(chunk: unknown, encoding: unknown): number {
   return ArrayBuffer.isView(chunk) ? chunk.byteLength : 0;
 }
 
+/**
+ * The response whose hooked call is under way while it had no watch. A session first built inside it (in a
+ * header listener that end() set off) must not hold back the calls that call is making: Node's end() would
+ * write the body without the headers it is waiting for.
+ */
+let unwatchedCall: ServerResponse | undefined;
+
 /** The three hooks for a response object or prototype whose own methods are `inherited`. */
 function hooksOver(inherited: Record<Hooked, Method>): Record<Hooked, Method> {
   const hook = (method: Hooked) => {
@@ -214,8 +221,20 @@ function hooksOver(inherited: Record<Hooked, Method>): Record<Hooked, Method> {
     // `arguments` handed on as is: no array is made for a response that has no session work
     return function (this: WatchedResponse): unknown {
       const watch = this[watchSlot];
-      if (watch === undefined || watch.passing === method) {
+      if (watch === undefined) {
         // a second end() is ignored, as express-session ignores it (Node would emit an error no one hears)
+        if (method === 'end' && this.writableEnded) return this;
+        const outer = unwatchedCall;
+        // eslint-disable-next-line @typescript-eslint/no-this-alias -- which response, not a closure's `this`
+        unwatchedCall = this;
+        try {
+          // eslint-disable-next-line prefer-rest-params
+          return original.apply(this, arguments as unknown as unknown[]);
+        } finally {
+          unwatchedCall = outer;
+        }
+      }
+      if (watch.passing === method || unwatchedCall === this) {
         if (method === 'end' && this.writableEnded) return this;
         // eslint-disable-next-line prefer-rest-params
         return original.apply(this, arguments as unknown as unknown[]);
@@ -279,7 +298,9 @@ export function hookResponse(response: ServerResponse, session: SessionAtRespons
     const own = watched[method] as Method;
     if (isNodeHook(method, own)) continue;
     watched[method] = function (this: ServerResponse, ...args: unknown[]) {
-      return watch.passing === method ? own.apply(this, args) : watch.call(method, own, args);
+      return watch.passing === method || unwatchedCall === this
+        ? own.apply(this, args)
+        : watch.call(method, own, args);
     } as never;
   }
 }
