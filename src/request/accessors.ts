@@ -2,6 +2,7 @@ import { IncomingMessage } from 'node:http';
 import type { ServerResponse } from 'node:http';
 import type { SessionCookieOptions } from '../session/cookie';
 import type { RequestSession } from './request-session';
+import { sharedPrototypeOf } from './shared-prototype';
 
 /** What builds a request's session on first use, and answers `request.sessionStore`. */
 export interface SlotOwner {
@@ -44,7 +45,8 @@ function currentOf(request: SlottedRequest): RequestSession | undefined {
 
 /**
  * Puts the slot on the request. `request.session` (until the session is built), `request.sessionID` and
- * `request.sessionStore` are accessors on Express's per-app request object that read through the slot: an
+ * `request.sessionStore` are accessors on Express's request object (that every app's inherits) that read
+ * through the slot: an
  * accessor defined on each request object would cost closures and a descriptor per request, and slow down
  * every later property access Express makes. Node's own IncomingMessage.prototype is
  * left alone (it is every request's in the process): on a bare Node server they are defined on the request.
@@ -52,8 +54,7 @@ function currentOf(request: SlottedRequest): RequestSession | undefined {
  */
 export function attachSlot(request: IncomingMessage, slot: RequestSlot): void {
   (request as SlottedRequest)[requestSlot] = slot;
-  const ownPrototype = Object.getPrototypeOf(request) as object;
-  const prototype = ownPrototype === IncomingMessage.prototype ? request : ownPrototype;
+  const prototype = sharedPrototypeOf(request, IncomingMessage.prototype);
   if (preparedPrototypes.has(prototype)) return;
   preparedPrototypes.add(prototype);
   Object.defineProperties(prototype, {

@@ -1,4 +1,5 @@
 import { OutgoingMessage, ServerResponse } from 'node:http';
+import { sharedPrototypeOf } from './shared-prototype';
 
 const held = Symbol('routing-controllers-session held response');
 type HoldableResponse = ServerResponse & { [held]?: boolean };
@@ -20,9 +21,7 @@ function refuseWhileHeld(): never {
  * every response object into a slow dictionary-mode object.
  */
 function prepareResponsePrototype(response: ServerResponse): void {
-  const ownPrototype = Object.getPrototypeOf(response) as object;
-  // Node's own ServerResponse.prototype serves every response of the process: left alone (bare Node server)
-  const prototype = ownPrototype === ServerResponse.prototype ? response : ownPrototype;
+  const prototype = sharedPrototypeOf(response, ServerResponse.prototype);
   if (preparedPrototypes.has(prototype)) return;
   preparedPrototypes.add(prototype);
   Object.defineProperty(prototype, 'headersSent', {

@@ -1,5 +1,6 @@
 import { ServerResponse } from 'node:http';
 import { holdResponse } from './response-hold';
+import { sharedPrototypeOf } from './shared-prototype';
 
 /** Store work the end of a response waits for, and whether its failure would lose data or a removal. */
 export interface EndWork {
@@ -50,6 +51,8 @@ class ResponseWatch {
   passing: Hooked | undefined;
   private held: Array<() => void> | undefined;
   private drainOwed = false;
+  /** Bytes written while held, not yet replayed. */
+  private heldBytes = 0;
   private saveFailed = false;
   private saving: Promise<unknown> | undefined;
 
@@ -92,6 +95,11 @@ class ResponseWatch {
   private write(original: Method, args: unknown[]): unknown {
     if (this.held || (!this.response.headersSent && this.firstByte())) {
       this.later('write', original, args);
+      // as a stream says: wait for 'drain' only once a buffer's worth is held. A 'drain' listener may not
+      // be on the response (compression moves them to its gzip stream), and only a full buffer is sure to
+      // make whatever holds it emit one after the replay.
+      this.heldBytes += byteLengthOf(args[0], args[1]);
+      if (this.heldBytes < this.response.writableHighWaterMark) return true;
       this.drainOwed = true;
       return false;
     }
@@ -184,9 +192,27 @@ class ResponseWatch {
     }
     if (this.drainOwed) this.response.emit('drain');
     this.drainOwed = false;
+    this.heldBytes = 0;
     if (error !== undefined) this.session.reportAfterResponse(error);
   }
 }
+
+function byteLengthOf(chunk: unknown, encoding: unknown): number {
+  if (typeof chunk === 'string') {
+    return Buffer.byteLength(
+      chunk,
+      Buffer.isEncoding(encoding as string) ? (encoding as BufferEncoding) : 'utf8',
+    );
+  }
+  return ArrayBuffer.isView(chunk) ? chunk.byteLength : 0;
+}
+
+/**
+ * The response whose hooked call is under way while it had no watch. A session first built inside it (in a
+ * header listener that end() set off) must not hold back the calls that call is making: Node's end() would
+ * write the body without the headers it is waiting for.
+ */
+let unwatchedCall: ServerResponse | undefined;
 
 /** The three hooks for a response object or prototype whose own methods are `inherited`. */
 function hooksOver(inherited: Record<Hooked, Method>): Record<Hooked, Method> {
@@ -195,8 +221,20 @@ function hooksOver(inherited: Record<Hooked, Method>): Record<Hooked, Method> {
     // `arguments` handed on as is: no array is made for a response that has no session work
     return function (this: WatchedResponse): unknown {
       const watch = this[watchSlot];
-      if (watch === undefined || watch.passing === method) {
+      if (watch === undefined) {
         // a second end() is ignored, as express-session ignores it (Node would emit an error no one hears)
+        if (method === 'end' && this.writableEnded) return this;
+        const outer = unwatchedCall;
+        // eslint-disable-next-line @typescript-eslint/no-this-alias -- which response, not a closure's `this`
+        unwatchedCall = this;
+        try {
+          // eslint-disable-next-line prefer-rest-params
+          return original.apply(this, arguments as unknown as unknown[]);
+        } finally {
+          unwatchedCall = outer;
+        }
+      }
+      if (watch.passing === method || unwatchedCall === this) {
         if (method === 'end' && this.writableEnded) return this;
         // eslint-disable-next-line prefer-rest-params
         return original.apply(this, arguments as unknown as unknown[]);
@@ -213,16 +251,24 @@ let nodeResponseHooks: Record<Hooked, Method> | undefined;
 const isNodeHook = (method: Hooked, candidate: unknown) => nodeResponseHooks?.[method] === candidate;
 
 /**
- * Puts the hooks on the app's response prototype, once: a response with no session work then costs nothing
- * but a property read, and no response gets closures or properties of its own. Node's own
- * ServerResponse.prototype serves every response of the process and is left alone: on a bare Node server
- * the hooks are put on each response.
+ * Puts the hooks on the response's prototype (Express's response object, which every app's inherits), once: a
+ * response with no session work then costs nothing but a property read, and no response gets closures or
+ * properties of its own. Node's own ServerResponse.prototype serves every response of the process and is left
+ * alone: on a bare Node server the hooks are put on each response.
  */
 export function prepareResponse(response: ServerResponse): void {
-  const prototype = Object.getPrototypeOf(response) as Record<Hooked, Method>;
-  if (prototype === (ServerResponse.prototype as unknown)) {
-    nodeResponseHooks ??= hooksOver(prototype);
-    Object.assign(response, nodeResponseHooks);
+  const prototype = sharedPrototypeOf(response, ServerResponse.prototype) as Record<Hooked, Method>;
+  if (prototype === (response as unknown)) {
+    if (Object.getPrototypeOf(response) === ServerResponse.prototype) {
+      nodeResponseHooks ??= hooksOver(ServerResponse.prototype as unknown as Record<Hooked, Method>);
+      Object.assign(response, nodeResponseHooks);
+    } else {
+      // not a Node response at all: hooked over the methods it has
+      Object.assign(
+        response,
+        hooksOver({ writeHead: prototype.writeHead, write: prototype.write, end: prototype.end }),
+      );
+    }
     return;
   }
   if (preparedPrototypes.has(prototype)) return;
@@ -237,8 +283,8 @@ export function prepareResponse(response: ServerResponse): void {
  * Saves before the response's headers and body leave, so that the client's next request reads this one's
  * writes. A response with no store work goes out at once, as it would without a session. Otherwise the
  * response is held from its first byte (writeHead, write or end) until the work is done: its calls are kept
- * in order and replayed (a write while held returns false, and 'drain' follows the replay, so a piped file
- * waits instead of filling memory). What fails then is answered by `fail`, with a proper status when the
+ * in order and replayed (once a buffer's worth is held a write returns false, and 'drain' follows the replay,
+ * so a piped file waits instead of filling memory). What fails then is answered by `fail`, with a proper status when the
  * work failed before any header left. A second `end()` is ignored.
  */
 export function hookResponse(response: ServerResponse, session: SessionAtResponse): void {
@@ -252,7 +298,9 @@ export function hookResponse(response: ServerResponse, session: SessionAtRespons
     const own = watched[method] as Method;
     if (isNodeHook(method, own)) continue;
     watched[method] = function (this: ServerResponse, ...args: unknown[]) {
-      return watch.passing === method ? own.apply(this, args) : watch.call(method, own, args);
+      return watch.passing === method || unwatchedCall === this
+        ? own.apply(this, args)
+        : watch.call(method, own, args);
     } as never;
   }
 }

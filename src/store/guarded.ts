@@ -13,6 +13,28 @@ import { unreadableSession } from './contract';
 import { withDeadline } from './deadline';
 
 /**
+ * The store's method that does `method`'s work at once (`atOnce`), unless `method` is overridden below the
+ * class that defines it: a subclass of MemoryStore that changes `read` or `apply` (to log, to fail in a test)
+ * would otherwise never be called on the request path.
+ */
+function atOnceUnlessOverridden<K extends 'readNow' | 'applyNow'>(
+  store: SessionStore,
+  atOnce: K,
+  method: 'read' | 'apply',
+): SessionStore[K] {
+  if (typeof store[atOnce] !== 'function') return undefined;
+  for (
+    let level: object | null = store;
+    level !== null;
+    level = Object.getPrototypeOf(level) as object | null
+  ) {
+    if (Object.hasOwn(level, atOnce)) return store[atOnce];
+    if (Object.hasOwn(level, method)) return undefined;
+  }
+  return undefined;
+}
+
+/**
  * The store as the request path calls it: session ids hashed into store keys (raw for an express-session
  * store, so a migrating app's sessions stay valid), every call bounded by storeTimeout, every failure a
  * SessionStoreUnavailableError, and a stored value that is not a session counted as none (reported once).
@@ -20,6 +42,8 @@ import { withDeadline } from './deadline';
 export class GuardedStore {
   readonly name: string;
   private readonly reportedKeys = new Set<string>();
+  private readonly readNow: SessionStore['readNow'];
+  private readonly applyNowOfStore: SessionStore['applyNow'];
 
   constructor(
     readonly store: SessionStore,
@@ -27,6 +51,8 @@ export class GuardedStore {
     private readonly logger: SessionLogger,
   ) {
     this.name = store.name;
+    this.readNow = atOnceUnlessOverridden(store, 'readNow', 'read');
+    this.applyNowOfStore = atOnceUnlessOverridden(store, 'applyNow', 'apply');
   }
 
   get connected(): boolean {
@@ -78,14 +104,14 @@ export class GuardedStore {
 
   /** The store is in this process and reads at once (`readSessionNow`). */
   get readsNow(): boolean {
-    return this.store.readNow !== undefined;
+    return this.readNow !== undefined;
   }
 
   /** `readSession` done at once, where `readsNow`; throws what `readSession` would reject with. */
   readSessionNow(sessionId: string): ReadResult {
     let stored: ReadResult;
     try {
-      stored = this.store.readNow!(this.keyOf(sessionId));
+      stored = this.readNow!.call(this.store, this.keyOf(sessionId));
     } catch (error) {
       throw new SessionStoreUnavailableError(this.name, error);
     }
@@ -107,9 +133,9 @@ export class GuardedStore {
 
   /** The apply done at once by a store in this process; undefined when the store cannot now. Throws as apply rejects. */
   applyNow(sessionId: string, change: SessionChange, expiresAt: number): ApplyResult | undefined {
-    if (!this.store.applyNow) return undefined;
+    if (!this.applyNowOfStore) return undefined;
     try {
-      return this.store.applyNow(this.keyOf(sessionId), change, expiresAt);
+      return this.applyNowOfStore.call(this.store, this.keyOf(sessionId), change, expiresAt);
     } catch (error) {
       throw new SessionStoreUnavailableError(this.name, error);
     }
