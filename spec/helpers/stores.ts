@@ -10,6 +10,7 @@ import { Keyv } from 'keyv';
 import { Keyv as Keyv5 } from 'keyv5';
 import type { SessionOptions } from '../../src';
 import { RedisSessionStore } from '../../src';
+import { MysqlSessionStore } from '../../src/stores/mysql/store';
 
 export interface StoreUnderTest {
   name: string;
@@ -107,10 +108,67 @@ function redisDriverForTest(label: string): SessionOptions {
   return { driver: 'redis', redis: { url: redisUrl, prefix } };
 }
 
+export const mysqlUrl = 'mysql://root@127.0.0.1:3306/test';
+let mysqlTables = 0;
+
+/** Whether MariaDB (or MySQL) answers at mysqlUrl, asked from a child process so that this one stays synchronous. */
+let mysqlAnswered: boolean | undefined;
+export function mysqlAnswers(): boolean {
+  mysqlAnswered ??= probeMysql();
+  return mysqlAnswered;
+}
+
+function probeMysql(): boolean {
+  const probe =
+    "require('mysql2').createConnection({ uri: process.argv[1], connectTimeout: 1000 })" +
+    '.query("SELECT 1", (error, _rows) => process.exit(error ? 1 : 0))';
+  try {
+    execFileSync(process.execPath, ['-e', probe, mysqlUrl], { stdio: 'ignore', timeout: 5000 });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A table name of this process's own, dropped after the file's tests. */
+export function mysqlTableForTest(label = 'test'): string {
+  mysqlTables += 1;
+  const table = `rcs_${label}_${process.pid}_${mysqlTables}`;
+  after(async () => {
+    const dropper = new MysqlSessionStore({ url: mysqlUrl, table });
+    await dropper.dropTable();
+    await dropper.close();
+  });
+  return table;
+}
+
+/** A MysqlSessionStore on a table of its own; the table is dropped and the pool closed after the file's tests. */
+export function mysqlStoreForTest(options: Partial<ConstructorParameters<typeof MysqlSessionStore>[0]> = {}) {
+  const store = new MysqlSessionStore({ url: mysqlUrl, table: mysqlTableForTest(), ...options });
+  after(() => store.close());
+  return store;
+}
+
+export const mysqlStore: StoreUnderTest = {
+  name: 'mysql',
+  options: () => ({ store: mysqlStoreForTest() }),
+};
+
 /** The stores several app processes can share, as options a child process can take as JSON. */
 export const sharedStoresUnderTest: StoreUnderTest[] = [
   { name: 'file', options: () => ({ driver: 'file', file: { directory: temporaryDirectory('shared') } }) },
   ...(redisAnswers() ? [{ name: 'redis', options: () => redisDriverForTest('shared') }] : []),
+  ...(mysqlAnswers()
+    ? [
+        {
+          name: 'mysql',
+          options: (): SessionOptions => ({
+            driver: 'mysql',
+            mysql: { url: mysqlUrl, table: mysqlTableForTest('shared') },
+          }),
+        },
+      ]
+    : []),
 ];
 
 /** The stores every lifecycle spec runs on; Redis when it answers (CI starts it). */
@@ -120,6 +178,7 @@ export const storesUnderTest: StoreUnderTest[] = [
   sqliteStore,
   keyv5SqliteStore,
   ...(redisAnswers() ? [redisStore] : []),
+  ...(mysqlAnswers() ? [mysqlStore] : []),
 ];
 
 export { temporaryDirectory };

@@ -5,7 +5,13 @@ import { Keyv } from 'keyv';
 import { FileStore, MemoryStore, RedisSessionStore } from '../../src';
 import type { SessionChange, SessionStore } from '../../src';
 import { sessionStoreFor } from '../../src/stores/create';
-import { redisAnswers, redisUrl, temporaryDirectory } from '../helpers/stores';
+import {
+  mysqlAnswers,
+  mysqlStoreForTest,
+  redisAnswers,
+  redisUrl,
+  temporaryDirectory,
+} from '../helpers/stores';
 
 const meta = { createdAt: 1, lastSeenAt: 2 };
 const inAnHour = () => Date.now() + 3_600_000;
@@ -50,6 +56,7 @@ const storesUnderContract: Array<{ name: string; create: () => SessionStore }> =
         },
       ]
     : []),
+  ...(mysqlAnswers() ? [{ name: 'mysql', create: () => mysqlStoreForTest() }] : []),
 ];
 
 for (const { name, create } of storesUnderContract) {

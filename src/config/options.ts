@@ -30,7 +30,13 @@ export interface KeyvStorageAdapterLike {
   delete(key: string): unknown;
 }
 
-export type SessionDriver = 'file' | 'memory' | 'redis';
+/** A mysql2 pool, from `createPool()` of 'mysql2' or of 'mysql2/promise', by its shape. */
+export interface MysqlPoolLike {
+  getConnection(...args: never[]): unknown;
+  end(...args: never[]): unknown;
+}
+
+export type SessionDriver = 'file' | 'memory' | 'redis' | 'mysql';
 
 export type SessionSecret = string | Buffer;
 
@@ -58,6 +64,20 @@ export interface SessionStoreOptions {
     prefix?: string;
     connectTimeout?: Duration;
     commandTimeout?: Duration;
+  };
+  /**
+   * The MySQL/MariaDB driver: `url` (the driver makes and closes a mysql2 pool) or `pool`, a mysql2 pool the app
+   * made and owns (never closed here); the `table` ('sessions', or 'database.sessions'), created on first use
+   * unless `createTable: false`; how often expired rows are swept.
+   */
+  mysql?: {
+    url?: string;
+    pool?: MysqlPoolLike;
+    table?: string;
+    createTable?: boolean;
+    sweepInterval?: Duration;
+    connectTimeout?: Duration;
+    queryTimeout?: Duration;
   };
   /** Where store warnings and errors go. Default `console`. */
   logger?: SessionLogger;
@@ -143,7 +163,7 @@ export interface ResolvedSessionConfig {
   logger: SessionLogger;
 }
 
-const drivers: readonly SessionDriver[] = ['file', 'memory', 'redis'];
+const drivers: readonly SessionDriver[] = ['file', 'memory', 'redis', 'mysql'];
 const shortestProductionSecret = 32;
 
 /**
@@ -161,6 +181,7 @@ const knownOptions: Record<keyof SessionOptions, true> = {
   file: true,
   memory: true,
   redis: true,
+  mysql: true,
   logger: true,
   storeTimeout: true,
   name: true,

@@ -8,6 +8,7 @@ import { FileStore } from './file/store';
 import { KeyvSessionStore } from './keyv';
 import { keyvViewOf, sessionStoreBehind } from './keyv-view';
 import { MemoryStore } from './memory';
+import { MysqlSessionStore } from './mysql/store';
 import { RedisSessionStore } from './redis/store';
 
 function isKeyv(candidate: unknown): candidate is Keyv {
@@ -43,6 +44,16 @@ function fromDriver(options: SessionStoreOptions, logger: SessionLogger): Sessio
   }
   if (driver === 'redis') {
     const store = new RedisSessionStore(options.redis);
+    store.onError((error) => logger.error('routing-controllers-session: session store error', error));
+    return store;
+  }
+  if (driver === 'mysql') {
+    const { sweepInterval, ...mysql } = options.mysql ?? {};
+    const store = new MysqlSessionStore({
+      ...mysql,
+      sweepIntervalMs: durationOption('mysql.sweepInterval', sweepInterval, '10m'),
+      lockTimeoutMs: durationOption('storeTimeout', options.storeTimeout, '5s'),
+    });
     store.onError((error) => logger.error('routing-controllers-session: session store error', error));
     return store;
   }
