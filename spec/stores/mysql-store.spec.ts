@@ -341,6 +341,21 @@ describe('the mysql driver', { skip: mysqlAnswers() ? false : 'MariaDB/MySQL is 
       assert.equal(await store.readValue(key), 'first');
     });
 
+    it('leaves connections free for the reads an update makes, however many users update at once', async () => {
+      const appPool = createPool({ uri: mysqlUrl, connectionLimit: 2 });
+      after(() => appPool.promise().end());
+      const store = mysqlStoreForTest({ url: undefined, pool: appPool });
+      await store.apply('s', change({ set: { a: '1' }, create: true }), inAnHour());
+      const started = Date.now();
+      await Promise.all(
+        Array.from({ length: 8 }, (_, index) =>
+          store.updateValue(`user-sessions:${index}`, async () => ({ value: dataOf(await store.read('s')) })),
+        ),
+      );
+      assert.deepEqual(await store.readValue('user-sessions:7'), { a: 1 });
+      assert.ok(Date.now() - started < 2000, `took ${Date.now() - started} ms`);
+    });
+
     it('forgets a value at its expiry, and a removed value is gone', async () => {
       const store = mysqlStoreForTest();
       await store.updateValue('user-sessions:a', () => ({ value: { x: 1 }, expiresAt: Date.now() + 40 }));

@@ -29,6 +29,7 @@ interface MysqlConnectionHandle {
 
 /** The parts of a mysql2 pool (callback API) the driver uses. */
 interface MysqlCorePool {
+  config?: { connectionLimit?: unknown };
   getConnection(callback: (error: Error | null, connection: MysqlConnectionHandle) => void): void;
   end(callback: (error?: Error | null) => void): void;
 }
@@ -67,6 +68,8 @@ function corePoolOf(given: MysqlPoolLike): MysqlCorePool {
   return core as MysqlCorePool;
 }
 
+const ownConnectionLimit = 10;
+
 /** mysql2 reports a dropped or refused connection with `fatal`; such a connection is not used again. */
 const isFatal = (error: unknown) => (error as { fatal?: unknown } | null)?.fatal === true;
 
@@ -82,6 +85,8 @@ export class MysqlConnection extends EventEmitter {
   private readonly url: string | undefined;
   private readonly connectTimeoutMs: number;
   private readonly appPool: MysqlCorePool | undefined;
+  /** How many connections the pool opens at most (mysql2's default: 10). */
+  readonly connectionLimit: number;
   private pool: Promise<MysqlCorePool> | undefined;
   private outageReported = false;
 
@@ -97,6 +102,8 @@ export class MysqlConnection extends EventEmitter {
     this.connectTimeoutMs = durationOption('mysql.connectTimeout', options.connectTimeout as Duration, '1s');
     this.queryTimeoutMs = durationOption('mysql.queryTimeout', options.queryTimeout as Duration, '2s');
     if (this.appPool) this.pool = Promise.resolve(this.appPool);
+    const limit = Number(this.appPool?.config?.connectionLimit ?? ownConnectionLimit);
+    this.connectionLimit = Number.isInteger(limit) && limit > 0 ? limit : ownConnectionLimit;
   }
 
   private async createPool(): Promise<MysqlCorePool> {
@@ -104,7 +111,7 @@ export class MysqlConnection extends EventEmitter {
     return createPool({
       uri: this.url,
       connectTimeout: this.connectTimeoutMs,
-      connectionLimit: 10,
+      connectionLimit: ownConnectionLimit,
       enableKeepAlive: true,
     });
   }

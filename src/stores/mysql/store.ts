@@ -92,6 +92,7 @@ export class MysqlSessionStore implements SessionStore {
   private readonly connection: MysqlConnection;
   private readonly lockTimeoutMs: number;
   private readonly processLock = new KeyedLock();
+  private readonly transactions: TransactionLimit;
   private readonly sweepTimer: NodeJS.Timeout;
   private sweeping: Promise<number> | undefined;
   private tableReady: Promise<void> | undefined;
@@ -107,6 +108,9 @@ export class MysqlSessionStore implements SessionStore {
     this.createTable = options.createTable !== false;
     this.connection = new MysqlConnection(options);
     this.lockTimeoutMs = options.lockTimeoutMs ?? 5000;
+    // an update of the user index reads sessions while its transaction holds a connection: at most half the
+    // pool in transactions leaves connections for those reads, however many users sign in at once
+    this.transactions = new TransactionLimit(Math.max(1, Math.floor(this.connection.connectionLimit / 2)));
     this.name = `mysql (${this.connection.displayUrl}, table ${this.table.display})`;
     this.sweepTimer = setInterval(
       () => void this.sweep().catch(() => undefined),
@@ -197,24 +201,26 @@ export class MysqlSessionStore implements SessionStore {
     update: (current: unknown) => ValueUpdate | Promise<ValueUpdate>,
   ): Promise<void> {
     await this.ready();
+    await this.processLock.run(key, () => this.transactions.run(() => this.transaction(key, update)));
+  }
+
+  private transaction(key: string, update: (current: unknown) => ValueUpdate | Promise<ValueUpdate>) {
     const lockWaitSeconds = Math.ceil(this.lockTimeoutMs / 1000);
-    await this.processLock.run(key, () =>
-      this.connection.withConnection(async (run) => {
-        await run(boundLockWaitSql(lockWaitSeconds));
+    return this.connection.withConnection(async (run) => {
+      await run(boundLockWaitSql(lockWaitSeconds));
+      try {
+        await run('START TRANSACTION');
         try {
-          await run('START TRANSACTION');
-          try {
-            await this.updateLocked(run, key, update);
-            await run('COMMIT');
-          } catch (error) {
-            await run('ROLLBACK').catch(() => undefined);
-            throw error;
-          }
-        } finally {
-          await run(restoreLockWaitSql).catch(() => undefined);
+          await this.updateLocked(run, key, update);
+          await run('COMMIT');
+        } catch (error) {
+          await run('ROLLBACK').catch(() => undefined);
+          throw error;
         }
-      }, this.lockTimeoutMs + this.connection.queryTimeoutMs),
-    );
+      } finally {
+        await run(restoreLockWaitSql).catch(() => undefined);
+      }
+    }, this.lockTimeoutMs + this.connection.queryTimeoutMs);
   }
 
   private async updateLocked(
@@ -281,5 +287,25 @@ function parsedOrUndefined(text: unknown): unknown {
     return JSON.parse(String(text)) as unknown;
   } catch {
     return undefined;
+  }
+}
+
+/** Runs at most `limit` tasks at once, the others waiting their turn in order. */
+class TransactionLimit {
+  private running = 0;
+  private readonly waiting: Array<() => void> = [];
+
+  constructor(private readonly limit: number) {}
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.running >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    else this.running += 1;
+    try {
+      return await task();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.running -= 1;
+    }
   }
 }
