@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { promisify } from 'node:util';
@@ -256,6 +257,15 @@ describe('the mysql driver', { skip: mysqlAnswers() ? false : 'MariaDB/MySQL is 
       assert.equal(await store.apply('s', change({ set: { a: '1' }, create: true }), inAnHour()), 'saved');
       assert.equal(((await store.read('s')) as SessionRecord).data.a, 1);
       assert.equal(errors.length, 1);
+    });
+
+    it('creates the table the README prints for createTable: false', () => {
+      const readme = readFileSync(join(__dirname, '..', '..', '..', 'README.md'), 'utf8');
+      const indented = createTableSql(tableOf('sessions'))
+        .split('\n')
+        .map((line) => `  ${line}`)
+        .join('\n');
+      assert.ok(readme.includes(`${indented};\n`), 'the README has the exact CREATE TABLE of the driver');
     });
 
     it('says which columns a table of the wrong shape lacks, naming it, and writes nothing there', async () => {
