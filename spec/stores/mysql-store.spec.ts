@@ -9,6 +9,7 @@ import { createPool as createPromisePool } from 'mysql2/promise';
 import type { SessionChange } from '../../src';
 import type { SessionRecord } from '../../src/store/contract';
 import { SessionConfigError } from '../../src';
+import { unreadableSession } from '../../src/store/contract';
 import { sessionStoreFor } from '../../src/stores/create';
 import { MysqlSessionStore } from '../../src/stores/mysql/store';
 import { createTableSql, tableOf } from '../../src/stores/mysql/statements';
@@ -108,6 +109,27 @@ describe('the mysql driver', { skip: mysqlAnswers() ? false : 'MariaDB/MySQL is 
       await store.apply('s', change({ set: { a: '1' }, create: true }), inAnHour());
       assert.equal(await store.apply('s', change({ removed: ['missing', 'a.b'] }), inAnHour()), 'saved');
       assert.deepEqual(dataOf(await store.read('s')), { a: 1 });
+    });
+
+    it('reads a row that is not a well-formed record as unreadable, and lists it not', async () => {
+      const table = mysqlTableForTest('foreign');
+      const store = mysqlStoreForTest({ table });
+      await store.apply('good', change({ create: true }), inAnHour());
+      const rows = [
+        ['array', '[1]', null, JSON.stringify(meta)],
+        ['number-value', '{"a":5}', null, JSON.stringify(meta)],
+        ['bad-json-text', '{"a":"not json"}', null, JSON.stringify(meta)],
+        ['bad-meta', '{}', null, '{"createdAt":"yesterday","lastSeenAt":2}'],
+        ['bad-flash', '{}', '[1]', JSON.stringify(meta)],
+        ['a-value', '"a value of something else"', null, null],
+      ];
+      await rawPool().query(`INSERT INTO ${table} (store_key, data, flash, meta, expires_at) VALUES ?`, [
+        rows.map((row) => [...row, inAnHour()]),
+      ]);
+      for (const [key] of rows) assert.equal(await store.read(key!), unreadableSession, key!);
+      const listed: string[] = [];
+      for await (const [key] of store.list()) listed.push(key);
+      assert.deepEqual(listed, ['good']);
     });
 
     it('stores a session of 40 KB and one near the 64 KB maxSize, and changes one key of it alone', async () => {
@@ -213,6 +235,25 @@ describe('the mysql driver', { skip: mysqlAnswers() ? false : 'MariaDB/MySQL is 
         });
       }
     }
+
+    it("without the server's info on an UPDATE, tells an unchanged session from a missing one by its expiry", async () => {
+      const pool = createPool({ uri: mysqlUrl, connectionLimit: 2, flags: ['-FOUND_ROWS'] });
+      after(() => pool.promise().end());
+      const store = mysqlStoreForTest({ url: undefined, pool });
+      const connection = (
+        store as unknown as { connection: { run: (...args: unknown[]) => Promise<object> } }
+      ).connection;
+      const run = connection.run.bind(connection);
+      connection.run = async (...args) => {
+        const answer = await run(...args);
+        return Array.isArray(answer) ? answer : { ...answer, info: '' };
+      };
+      const expiresAt = inAnHour();
+      const same = change({ set: { a: '1' } });
+      await store.apply('s', { ...same, create: true }, expiresAt);
+      assert.equal(await store.apply('s', same, expiresAt), 'saved');
+      assert.equal(await store.apply('missing', same, expiresAt), 'gone');
+    });
 
     it('refuses something that is not a mysql2 pool, and url with pool, with a SessionConfigError', () => {
       for (const pool of [{}, 'mysql://x', { getConnection: () => undefined }]) {
@@ -380,7 +421,7 @@ describe('the mysql driver', { skip: mysqlAnswers() ? false : 'MariaDB/MySQL is 
       assert.equal(await store.readValue('user-sessions:a'), 2);
       await store.updateValue('user-sessions:b', () => undefined);
       assert.equal(await store.readValue('user-sessions:b'), undefined);
-      assert.equal(await store.read('user-sessions:a'), undefined, 'a value is not a session');
+      assert.equal(await store.read('user-sessions:a'), unreadableSession, 'a value is not a session record');
     });
   });
 

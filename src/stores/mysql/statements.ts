@@ -58,12 +58,16 @@ const asText = (column: string) => `CAST(${column} AS CHAR CHARACTER SET utf8mb4
 export const columnsOfTableSql =
   'SELECT column_name AS name FROM information_schema.columns WHERE table_schema = COALESCE(?, DATABASE()) AND table_name = ?';
 
+/** A live row: a session (or a value) before its expiry, or a value that never expires. */
+const liveOrValue = '(expires_at > ? OR (expires_at IS NULL AND meta IS NULL))';
+
+/** Whatever is live at a key: a session, or a value (which `read` reports as not a session record). */
 export const readSql = (table: MysqlTable) =>
   `SELECT ${asText('data')}, ${asText('flash')}, ${asText('meta')} FROM ${table.sql} ` +
-  'WHERE store_key = ? AND expires_at > ? AND meta IS NOT NULL';
+  `WHERE store_key = ? AND ${liveOrValue}`;
 
 export const removeSql = (table: MysqlTable) =>
-  `DELETE FROM ${table.sql} WHERE store_key = ? AND expires_at > ? AND meta IS NOT NULL`;
+  `DELETE FROM ${table.sql} WHERE store_key = ? AND ${liveOrValue}`;
 
 export const expirySql = (table: MysqlTable) =>
   `SELECT expires_at FROM ${table.sql} WHERE store_key = ? AND expires_at > ? AND meta IS NOT NULL`;
@@ -207,10 +211,14 @@ export function applyStatement(
   };
 }
 
-/** The rows an UPDATE matched, whether or not the connection has the FOUND_ROWS flag (then affectedRows counts changed rows only). */
-export function matchedRows(header: { affectedRows?: number; info?: string }): number {
+/**
+ * The rows an UPDATE matched, from the server's info ("Rows matched: 1  Changed: 0"): affectedRows counts only
+ * the rows it changed unless the connection has the FOUND_ROWS flag, which an app's pool may not have.
+ * Undefined when the server sent no such info.
+ */
+export function matchedRows(header: { info?: string }): number | undefined {
   const matched = /Rows matched:\s*(\d+)/i.exec(header.info ?? '');
-  return matched ? Number(matched[1]) : (header.affectedRows ?? 0);
+  return matched ? Number(matched[1]) : undefined;
 }
 
 export const dropTableSql = (table: MysqlTable) => `DROP TABLE IF EXISTS ${table.sql}`;

@@ -162,7 +162,11 @@ export class MysqlSessionStore implements SessionStore {
   async apply(key: string, change: SessionChange, expiresAt: number): Promise<ApplyResult> {
     const { sql, values } = applyStatement(this.table, key, change, expiresAt, Date.now());
     const answer = await this.run(sql, values);
-    return change.create || matchedRows(answer) > 0 ? 'saved' : 'gone';
+    if (change.create || (answer.affectedRows ?? 0) > 0) return 'saved';
+    const matched = matchedRows(answer);
+    if (matched !== undefined) return matched > 0 ? 'saved' : 'gone';
+    // no info and no changed row: the row may be there unchanged (a pool without FOUND_ROWS), or not there
+    return (await this.expiryOf(key)) === undefined ? 'gone' : 'saved';
   }
 
   async remove(key: string): Promise<boolean> {
