@@ -75,8 +75,11 @@ export function redisStoreForTest(): RedisSessionStore {
   redisStores += 1;
   const store = new RedisSessionStore({ url: redisUrl, prefix: `rcs-test-${process.pid}-${redisStores}` });
   after(async () => {
-    await store.clear();
-    await store.close();
+    try {
+      await store.clear();
+    } finally {
+      await store.close();
+    }
   });
   return store;
 }
@@ -102,8 +105,12 @@ function redisDriverForTest(label: string): SessionOptions {
   const prefix = `rcs-test-${label}-${process.pid}`;
   after(async () => {
     const cleaner = new RedisSessionStore({ url: redisUrl, prefix });
-    await cleaner.clear();
-    await cleaner.close();
+    // closed even when the clear fails (a slow Redis), or its client keeps the spec process from exiting
+    try {
+      await cleaner.clear();
+    } finally {
+      await cleaner.close();
+    }
   });
   return { driver: 'redis', redis: { url: redisUrl, prefix } };
 }
@@ -136,8 +143,11 @@ export function mysqlTableForTest(label = 'test'): string {
   const table = `rcs_${label}_${process.pid}_${mysqlTables}`;
   after(async () => {
     const dropper = new MysqlSessionStore({ url: mysqlUrl, table });
-    await dropper.dropTable();
-    await dropper.close();
+    try {
+      await dropper.dropTable();
+    } finally {
+      await dropper.close();
+    }
   });
   return table;
 }
