@@ -346,9 +346,14 @@ describe('the mysql driver', { skip: mysqlAnswers() ? false : 'MariaDB/MySQL is 
       const table = mysqlTableForTest('interval');
       const store = mysqlStoreForTest({ table, sweepIntervalMs: 50 });
       await store.apply('s', change({ create: true }), Date.now() + 20);
-      await sleep(300);
-      const [rows] = await rawPool().query(`SELECT COUNT(*) AS count FROM ${table}`);
-      assert.deepEqual(rows, [{ count: 0 }]);
+      const pool = rawPool();
+      let count = -1;
+      for (let attempt = 0; attempt < 60 && count !== 0; attempt += 1) {
+        await sleep(50);
+        const [rows] = await pool.query(`SELECT COUNT(*) AS count FROM ${table}`);
+        count = (rows as Array<{ count: number }>)[0]!.count;
+      }
+      assert.equal(count, 0, 'the expired row is swept without a call');
     });
   });
 
@@ -384,7 +389,7 @@ describe('the mysql driver', { skip: mysqlAnswers() ? false : 'MariaDB/MySQL is 
         /Lock wait timeout/,
       );
       const waited = Date.now() - started;
-      assert.ok(waited >= 900 && waited < 3000, `waited ${waited} ms`);
+      assert.ok(waited >= 900 && waited < 4000, `waited ${waited} ms`);
       await holder.query('ROLLBACK');
       const [rows] = await appPool.promise().query('SELECT @@SESSION.innodb_lock_wait_timeout AS wait');
       assert.deepEqual(rows, [own], "the app pool's connection keeps its own lock wait");
@@ -404,15 +409,15 @@ describe('the mysql driver', { skip: mysqlAnswers() ? false : 'MariaDB/MySQL is 
         ),
       );
       assert.deepEqual(await store.readValue('user-sessions:7'), { a: 1 });
-      assert.ok(Date.now() - started < 2000, `took ${Date.now() - started} ms`);
+      assert.ok(Date.now() - started < 4000, `took ${Date.now() - started} ms`);
     });
 
     it('forgets a value at its expiry, and a removed value is gone', async () => {
       const store = mysqlStoreForTest();
-      await store.updateValue('user-sessions:a', () => ({ value: { x: 1 }, expiresAt: Date.now() + 40 }));
+      await store.updateValue('user-sessions:a', () => ({ value: { x: 1 }, expiresAt: Date.now() + 1000 }));
       await store.updateValue('user-sessions:b', () => ({ value: 'kept' }));
       assert.deepEqual(await store.readValue('user-sessions:a'), { x: 1 });
-      await sleep(80);
+      await sleep(1100);
       assert.equal(await store.readValue('user-sessions:a'), undefined);
       await store.updateValue('user-sessions:a', (current) => {
         assert.equal(current, undefined, 'an expired value is not handed to the update');
