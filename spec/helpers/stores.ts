@@ -10,6 +10,7 @@ import { Keyv } from 'keyv';
 import { Keyv as Keyv5 } from 'keyv5';
 import type { SessionOptions } from '../../src';
 import { RedisSessionStore } from '../../src';
+import { MysqlSessionStore } from '../../src/stores/mysql/store';
 
 export interface StoreUnderTest {
   name: string;
@@ -74,8 +75,11 @@ export function redisStoreForTest(): RedisSessionStore {
   redisStores += 1;
   const store = new RedisSessionStore({ url: redisUrl, prefix: `rcs-test-${process.pid}-${redisStores}` });
   after(async () => {
-    await store.clear();
-    await store.close();
+    try {
+      await store.clear();
+    } finally {
+      await store.close();
+    }
   });
   return store;
 }
@@ -106,8 +110,12 @@ function redisDriverForTest(label: string): SessionOptions {
   const prefix = `rcs-test-${label}-${process.pid}`;
   after(async () => {
     const cleaner = new RedisSessionStore({ url: redisUrl, prefix });
-    await cleaner.clear();
-    await cleaner.close();
+    // closed even when the clear fails (a slow Redis), or its client keeps the spec process from exiting
+    try {
+      await cleaner.clear();
+    } finally {
+      await cleaner.close();
+    }
   });
   return { driver: 'redis', redis: { url: redisUrl, prefix } };
 }
@@ -117,6 +125,28 @@ export const postgresUrl = 'postgres://postgres@127.0.0.1:5432/test';
 export function postgresAnswers(): boolean {
   try {
     execFileSync('pg_isready', ['-h', '127.0.0.1', '-p', '5432'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export const mysqlUrl = 'mysql://root@127.0.0.1:3306/test';
+let mysqlTables = 0;
+
+/** Whether MariaDB (or MySQL) answers at mysqlUrl, asked from a child process so that this one stays synchronous. */
+let mysqlAnswered: boolean | undefined;
+export function mysqlAnswers(): boolean {
+  mysqlAnswered ??= probeMysql();
+  return mysqlAnswered;
+}
+
+function probeMysql(): boolean {
+  const probe =
+    "require('mysql2').createConnection({ uri: process.argv[1], connectTimeout: 1000 })" +
+    '.query("SELECT 1", (error, _rows) => process.exit(error ? 1 : 0))';
+  try {
+    execFileSync(process.execPath, ['-e', probe, mysqlUrl], { stdio: 'ignore', timeout: 5000 });
     return true;
   } catch {
     return false;
@@ -149,6 +179,33 @@ export function postgresTableForTest(label = 't'): string {
   return table;
 }
 
+/** A table name of this process's own, dropped after the file's tests. */
+export function mysqlTableForTest(label = 'test'): string {
+  mysqlTables += 1;
+  const table = `rcs_${label}_${process.pid}_${mysqlTables}`;
+  after(async () => {
+    const dropper = new MysqlSessionStore({ url: mysqlUrl, table });
+    try {
+      await dropper.dropTable();
+    } finally {
+      await dropper.close();
+    }
+  });
+  return table;
+}
+
+/** A MysqlSessionStore on a table of its own; the table is dropped and the pool closed after the file's tests. */
+export function mysqlStoreForTest(options: Partial<ConstructorParameters<typeof MysqlSessionStore>[0]> = {}) {
+  const store = new MysqlSessionStore({ url: mysqlUrl, table: mysqlTableForTest(), ...options });
+  after(() => store.close());
+  return store;
+}
+
+export const mysqlStore: StoreUnderTest = {
+  name: 'mysql',
+  options: () => ({ store: mysqlStoreForTest() }),
+};
+
 /** The stores several app processes can share, as options a child process can take as JSON. */
 export const sharedStoresUnderTest: StoreUnderTest[] = [
   { name: 'file', options: () => ({ driver: 'file', file: { directory: temporaryDirectory('shared') } }) },
@@ -164,6 +221,17 @@ export const sharedStoresUnderTest: StoreUnderTest[] = [
         },
       ]
     : []),
+  ...(mysqlAnswers()
+    ? [
+        {
+          name: 'mysql',
+          options: (): SessionOptions => ({
+            driver: 'mysql',
+            mysql: { url: mysqlUrl, table: mysqlTableForTest('shared') },
+          }),
+        },
+      ]
+    : []),
 ];
 
 /** The stores every lifecycle spec runs on; Redis when it answers (CI starts it). */
@@ -174,6 +242,7 @@ export const storesUnderTest: StoreUnderTest[] = [
   keyv5SqliteStore,
   ...(redisAnswers() ? [redisStore] : []),
   ...(postgresAnswers() ? [postgresStore] : []),
+  ...(mysqlAnswers() ? [mysqlStore] : []),
 ];
 
 export { temporaryDirectory };

@@ -10,6 +10,8 @@ import {
   postgresAnswers,
   postgresTableForTest,
   postgresUrl,
+  mysqlAnswers,
+  mysqlStoreForTest,
   redisAnswers,
   redisUrl,
   temporaryDirectory,
@@ -73,6 +75,7 @@ const storesUnderContract: Array<{ name: string; create: () => SessionStore }> =
         },
       ]
     : []),
+  ...(mysqlAnswers() ? [{ name: 'mysql', create: () => mysqlStoreForTest() }] : []),
 ];
 
 for (const { name, create } of storesUnderContract) {

@@ -40,7 +40,13 @@ export interface KeyvStorageAdapterLike {
   delete(key: string): unknown;
 }
 
-export type SessionDriver = 'file' | 'memory' | 'redis' | 'postgres';
+/** A mysql2 pool, from `createPool()` of 'mysql2' or of 'mysql2/promise', by its shape. */
+export interface MysqlPoolLike {
+  getConnection(...args: never[]): unknown;
+  end(...args: never[]): unknown;
+}
+
+export type SessionDriver = 'file' | 'memory' | 'redis' | 'postgres' | 'mysql';
 
 export type SessionSecret = string | Buffer;
 
@@ -85,6 +91,20 @@ export interface SessionStoreOptions {
     /** How long getting a connection may take. Default `'2s'`. */
     connectTimeout?: Duration;
     /** How long one query may take before its connection is dropped. Default `'5s'`. */
+    queryTimeout?: Duration;
+  };
+  /**
+   * The MySQL/MariaDB driver: `url` (the driver makes and closes a mysql2 pool) or `pool`, a mysql2 pool the app
+   * made and owns (never closed here); the `table` ('sessions', or 'database.sessions'), created on first use
+   * unless `createTable: false`; how often expired rows are swept.
+   */
+  mysql?: {
+    url?: string;
+    pool?: MysqlPoolLike;
+    table?: string;
+    createTable?: boolean;
+    sweepInterval?: Duration;
+    connectTimeout?: Duration;
     queryTimeout?: Duration;
   };
   /** Where store warnings and errors go. Default `console`. */
@@ -190,7 +210,7 @@ export interface ResolvedSessionConfig {
   logger: SessionLogger;
 }
 
-const drivers: readonly SessionDriver[] = ['file', 'memory', 'redis', 'postgres'];
+const drivers: readonly SessionDriver[] = ['file', 'memory', 'redis', 'postgres', 'mysql'];
 const shortestProductionSecret = 32;
 
 /**
@@ -209,6 +229,7 @@ const knownOptions: Record<keyof SessionOptions, true> = {
   memory: true,
   redis: true,
   postgres: true,
+  mysql: true,
   logger: true,
   storeTimeout: true,
   name: true,

@@ -9,6 +9,7 @@ import { KeyvSessionStore } from './keyv';
 import { keyvViewOf, sessionStoreBehind } from './keyv-view';
 import { MemoryStore } from './memory';
 import { PostgresSessionStore } from './postgres/store';
+import { MysqlSessionStore } from './mysql/store';
 import { RedisSessionStore } from './redis/store';
 
 function isKeyv(candidate: unknown): candidate is Keyv {
@@ -49,6 +50,16 @@ function fromDriver(options: SessionStoreOptions, logger: SessionLogger): Sessio
   }
   if (driver === 'postgres') {
     const store = new PostgresSessionStore(options.postgres);
+    store.onError((error) => logger.error('routing-controllers-session: session store error', error));
+    return store;
+  }
+  if (driver === 'mysql') {
+    const { sweepInterval, ...mysql } = options.mysql ?? {};
+    const store = new MysqlSessionStore({
+      ...mysql,
+      sweepIntervalMs: durationOption('mysql.sweepInterval', sweepInterval, '10m'),
+      lockTimeoutMs: durationOption('storeTimeout', options.storeTimeout, '5s'),
+    });
     store.onError((error) => logger.error('routing-controllers-session: session store error', error));
     return store;
   }
