@@ -66,6 +66,11 @@ export class OutageProxy {
     for (const socket of this.sockets) socket.pause();
   }
 
+  /** Relays new connections again, while those open stay frozen (the flows of a network path that was lost). */
+  admitNew(): void {
+    this.frozen = false;
+  }
+
   thaw(): void {
     this.frozen = false;
     for (const socket of this.sockets) socket.resume();

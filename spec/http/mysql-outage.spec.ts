@@ -5,7 +5,7 @@ import supertest from 'supertest';
 import type { SessionOptions } from '../../src';
 import { createTestApp, sessionCookieOf } from '../helpers/app';
 import { mysqlAnswers, mysqlTableForTest, mysqlUrl, quietLogger } from '../helpers/stores';
-import { TcpProxy } from '../helpers/tcp-proxy';
+import { OutageProxy } from '../helpers/outage-proxy';
 
 async function timed<T>(request: PromiseLike<T>): Promise<{ result: T; milliseconds: number }> {
   const started = Date.now();
@@ -23,7 +23,7 @@ async function statusOnceRecovered(request: () => PromiseLike<{ status: number }
   return status;
 }
 
-function appThrough(proxy: TcpProxy, extra: SessionOptions = {}) {
+function appThrough(proxy: OutageProxy, extra: SessionOptions = {}) {
   const { app, handler } = createTestApp({
     driver: 'mysql',
     mysql: { url: `mysql://root@127.0.0.1:${proxy.port}/test`, table: mysqlTableForTest('outage') },
@@ -40,7 +40,7 @@ describe(
   { skip: mysqlAnswers() ? false : 'MariaDB/MySQL is not running' },
   () => {
     it('answers 503 within 1.5 s while it is unreachable, leaves cookieless requests alone, and recovers with the sessions intact', async () => {
-      const proxy = await TcpProxy.start(3306);
+      const proxy = await OutageProxy.start(3306);
       const errors: unknown[] = [];
       const app = appThrough(proxy, {
         logger: { warn: () => undefined, error: (_message, error) => errors.push(error) },
@@ -71,7 +71,7 @@ describe(
     });
 
     it('answers 503 within 1.5 s while it hangs, more requests than the pool has connections, and is not left with stuck connections', async () => {
-      const proxy = await TcpProxy.start(3306);
+      const proxy = await OutageProxy.start(3306);
       const pool = createPool({ uri: `mysql://root@127.0.0.1:${proxy.port}/test`, connectionLimit: 3 });
       after(() => pool.promise().end());
       const app = appThrough(proxy, { mysql: { pool, table: mysqlTableForTest('hang') } });
