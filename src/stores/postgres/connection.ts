@@ -135,18 +135,16 @@ export class PostgresConnection extends EventEmitter {
     return result;
   }
 
+  /** A statement prepared once per connection under a name made from its text, answered as arrays of values. */
+  private preparedQuery(text: string, values: unknown[]): QueryConfig {
+    return { name: statementName(text), text, values, rowMode: 'array', query_timeout: this.queryTimeoutMs };
+  }
+
   /** Runs one statement, prepared once per connection under a name made from its text; rows as arrays. */
   async query(text: string, values: unknown[] = []): Promise<QueryResult> {
     const pool = await this.getPool();
-    const config: QueryConfig = {
-      name: statementName(text),
-      text,
-      values,
-      rowMode: 'array',
-      query_timeout: this.queryTimeoutMs,
-    };
     try {
-      return this.answered(await pool.query(config));
+      return this.answered(await pool.query(this.preparedQuery(text, values)));
     } catch (error) {
       if (!createRaceCodes.has((error as { code?: unknown }).code as string)) this.report(error);
       throw error;
@@ -178,14 +176,7 @@ export class PostgresConnection extends EventEmitter {
       this.report(error);
       throw error;
     }
-    const run = (text: string, values: unknown[] = []) =>
-      client.query({
-        name: statementName(text),
-        text,
-        values,
-        rowMode: 'array',
-        query_timeout: this.queryTimeoutMs,
-      });
+    const run = (text: string, values: unknown[] = []) => client.query(this.preparedQuery(text, values));
     try {
       const control = (text: string) =>
         client.query({ text, rowMode: 'array', query_timeout: this.queryTimeoutMs });
