@@ -15,6 +15,7 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { barChartSvg } from './chart';
+import { cpuTimeOf, median, removeRedisKeys } from './drive';
 import { leanColors } from './lean/kinds';
 import { leanLines, leanTargets } from './lean-report';
 import { measurePerRequest, perRequestCount, perRequestLines } from './per-request';
@@ -49,34 +50,11 @@ interface Measurement {
   cpuMicroseconds: number;
 }
 
-/** CPU time a process has used so far, in microseconds (Linux /proc; NaN elsewhere). */
-function cpuTimeOf(pid: number): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10_000;
-  } catch {
-    return NaN;
-  }
-}
-
 function redisAnswers(): boolean {
   try {
     return execFileSync('redis-cli', ['-h', '127.0.0.1', 'ping'], { encoding: 'utf8' }).trim() === 'PONG';
   } catch {
     return false;
-  }
-}
-
-function removeRedisKeys(): void {
-  for (const prefix of redisPrefixes) {
-    const keys = execFileSync('redis-cli', ['-h', '127.0.0.1', '--scan', '--pattern', `${prefix}*`], {
-      encoding: 'utf8',
-    })
-      .split('\n')
-      .filter(Boolean);
-    for (let start = 0; start < keys.length; start += 500) {
-      execFileSync('redis-cli', ['-h', '127.0.0.1', 'del', ...keys.slice(start, start + 500)]);
-    }
   }
 }
 
@@ -161,12 +139,6 @@ function picked(variable: string, name: string): boolean {
   return !filter || filter.split(',').some((part) => name.includes(part.trim()));
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-}
-
 const counterparts: Partial<Record<ServerKind, ServerKind>> = {
   'rcs memory': 'express-session memory',
   'rcs file': 'express-session file',
@@ -240,14 +212,14 @@ async function main(): Promise<void> {
         );
       }
       await stopServer(server.child);
-      if (withRedis) removeRedisKeys();
+      if (withRedis) removeRedisKeys(redisPrefixes);
       if (kind.includes('postgres')) dropPostgresTables();
     }
   }
   const routes = chosenWorkloads.map((workload) => [workload, workloads[workload]] as const);
   const perRequest =
     perRequestCount > 0
-      ? await measurePerRequest(kinds, routes, connections, () => withRedis && removeRedisKeys())
+      ? await measurePerRequest(kinds, routes, connections, () => withRedis && removeRedisKeys(redisPrefixes))
       : new Map();
 
   const medianOf = (kind: ServerKind, workload: Workload, pick: (sample: Measurement) => number) => {
