@@ -53,6 +53,29 @@ for (const store of storesUnderTest) {
       }
     });
 
+    it('regenerated, as passport signs in: told once the new session is stored, with the user it then holds', async () => {
+      const { agent, app, events } = recordedApp({ ...store.options(), userKey: 'user' });
+      app.post('/sign-in', (request, response) => {
+        request.session!.regenerate(() => {
+          request.session!.user = 'ann';
+          request.session!.save(() => response.json({ id: request.sessionID }));
+        });
+      });
+      const visit = await agent.put('/keys/visits').send({ value: 1 }).expect(200);
+      const signIn = await agent.post('/sign-in').expect(200);
+      await agent.post('/regenerate').expect(200);
+      const regenerated = events.filter((event) => event.name === 'regenerated');
+      assert.deepEqual(
+        regenerated.map(({ id, previousId, user }) => ({ id, previousId, user })),
+        [
+          { id: idOf(signIn.body), previousId: idOf(visit.body), user: 'ann' },
+          // a regenerate whose new session stays empty, so is never stored, is told at the end, with no user
+          { id: regenerated[1]?.id, previousId: idOf(signIn.body), user: undefined },
+        ],
+      );
+      assert.notEqual(regenerated[1]?.id, undefined);
+    });
+
     it('expired, with idle as the reason, when a request brings a session past its idle timeout', async () => {
       // The store keeps a session as long as the writer's idle timeout; the reader's shorter one finds it expired.
       const shared = store.name === 'memory' ? { store: new MemoryStore() } : store.options();

@@ -72,6 +72,8 @@ export class RequestSession implements SessionBackend, SessionAtResponse {
   private readonly byHeader: boolean;
   /** The last line traced, so that asking again at the end (after the first byte) does not repeat it. */
   private traced?: string;
+  /** The at-rest id `regenerate()` replaced, while its 'regenerated' event waits for the new session's save. */
+  private regeneratedFrom?: string;
 
   readonly response: ServerResponse;
   /** The cookie attributes of this request (the `cookie` option, or what its function returned). */
@@ -156,12 +158,18 @@ export class RequestSession implements SessionBackend, SessionAtResponse {
     }
     this.session = createSession(this.state);
     ownValue(this.request, 'session', this.session);
-    const { events } = this.manager;
-    if (events.wants('regenerated')) {
-      const event = this.manager.eventOf(this.state.id, this.state.tracker.data, 'regenerate');
-      events.notify('regenerated', { ...event, previousId: storeKeyOf(previous.id) });
-    }
+    // told once the new session is stored, so that the event has the user a sign-in puts in it (passport does)
+    if (this.manager.events.wants('regenerated')) this.regeneratedFrom ??= storeKeyOf(previous.id);
     return this.session;
+  }
+
+  /** The 'regenerated' event owed since `regenerate()`, with what the new session holds now. */
+  private notifyRegenerated(): void {
+    const previousId = this.regeneratedFrom;
+    if (previousId === undefined) return;
+    this.regeneratedFrom = undefined;
+    const event = this.manager.eventOf(this.state.id, this.state.tracker.data, 'regenerate');
+    this.manager.events.notify('regenerated', { ...event, previousId });
   }
 
   /** Removes the session; as in express-session, `request.session` is then undefined for the rest of the request. */
@@ -303,6 +311,7 @@ export class RequestSession implements SessionBackend, SessionAtResponse {
     if (state.isNew && this.phase === 'new' && this.manager.events.wants('created')) {
       this.manager.events.notify('created', this.manager.eventOf(state.id, state.tracker.data, 'new'));
     }
+    this.notifyRegenerated();
     state.tracker.commit(plan.changes);
     state.storedCookieSettings = plan.cookieSettings;
     state.isNew = false;
@@ -325,6 +334,7 @@ export class RequestSession implements SessionBackend, SessionAtResponse {
   workAtEnd(): EndWork | undefined {
     const { request, state } = this;
     if (request.session !== this.session) {
+      this.notifyRegenerated();
       const removes = this.manager.config.unset === 'destroy' && this.phase !== 'destroyed' && !state.isNew;
       if (tracing) this.traceUnset(removes);
       if (!removes) return undefined;
@@ -340,6 +350,8 @@ export class RequestSession implements SessionBackend, SessionAtResponse {
     }
     const plan = planSave(this, this.manager.config, false);
     if (plan.reason === undefined) {
+      // a regenerated session that is never stored (nothing was put in it) is told now, with no user
+      this.notifyRegenerated();
       if (tracing) this.note(`session ${traceId(state.id)} not saved: ${unsavedReasonOf(plan.facts)}`);
       return undefined;
     }
