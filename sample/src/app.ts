@@ -10,6 +10,7 @@ import { AuthController } from './controllers/AuthController';
 import { IndexController } from './controllers/IndexController';
 import { PageController } from './controllers/PageController';
 import { SignedOutElsewhere } from './page/signed-out-elsewhere';
+import { SignIns } from './sign-ins';
 import { demoAccount } from './users';
 
 /** How long a revoked session could have lived on: the idle timeout of config/session.ts ('2h'). */
@@ -36,6 +37,10 @@ export function createApp(overrides: SessionOptions = {}): express.Express {
   // The page reaches listUserSessions and revokeUserSessions here (static methods of the middleware class).
   app.locals.userSessions = sessions;
   app.locals.signedOutElsewhere = new SignedOutElsewhere(idleTimeoutMs);
+  // "Last sign-in" from the sessions' lifecycle events: each sign-in regenerates the session.
+  const signIns = new SignIns();
+  sessions.events.on('regenerated', (event) => signIns.record(event));
+  app.locals.signIns = signIns;
   useExpressServer(app, {
     controllers: [IndexController, AuthController, PageController],
     middlewares: [sessions],

@@ -74,10 +74,43 @@ describe('the sample app', () => {
       .expect(200);
     assert.deepEqual(login.body.user, { id: 1, name: 'Sharon' });
     const me = await agent.get('/me').expect(200);
-    assert.deepEqual(me.body, { user: { id: 1, name: 'Sharon' }, messages: ['Welcome back, Sharon!'] });
+    assert.deepEqual(me.body, {
+      user: { id: 1, name: 'Sharon' },
+      previousSignIn: null,
+      messages: ['Welcome back, Sharon!'],
+    });
     assert.deepEqual((await agent.get('/me')).body.messages, []);
     await agent.post('/logout').expect(200);
     assert.deepEqual((await agent.get('/me')).body.user, null);
+  });
+
+  it('serves a client with no cookie jar (a mobile app) through the X-Session-Id header', async () => {
+    const app = sampleApp();
+    const credentials = { username: 'sharon', password: 'correct horse battery staple' };
+    const login = await supertest(app).post('/login').send(credentials).expect(200);
+    const sessionHeader = login.headers['x-session-id'] as string;
+    assert.match(sessionHeader, /^s:.+\..+$/, 'the signed id comes back in the header');
+    const me = await supertest(app).get('/me').set('X-Session-Id', sessionHeader).expect(200);
+    assert.deepEqual(me.body.user, { id: 1, name: 'Sharon' });
+    assert.equal(me.headers['set-cookie'], undefined, 'no cookie for a header client');
+    await supertest(app).post('/logout').set('X-Session-Id', sessionHeader).expect(200);
+    const after = await supertest(app).get('/me').set('X-Session-Id', sessionHeader).expect(200);
+    assert.equal(after.body.user, null);
+  });
+
+  it("tells a user when they signed in before, from the sessions' regenerated events", async () => {
+    const app = sampleApp();
+    const credentials = { username: 'sharon', password: 'correct horse battery staple' };
+    const first = await supertest(app).post('/login').send(credentials).expect(200);
+    assert.equal(first.body.previousSignIn, null, 'a first sign-in');
+    const before = Date.now();
+    const laptop = sampleAgent(app);
+    const second = await laptop.post('/login').send(credentials).expect(200);
+    const previous = Date.parse(second.body.previousSignIn);
+    assert.ok(previous <= before && before - previous < 10_000, "the first sign-in's time");
+    assert.equal((await laptop.get('/me')).body.previousSignIn, second.body.previousSignIn);
+    const page = await laptop.get('/').expect(200);
+    assert.match(page.text, /id="previous-sign-in">Your sign-in before this one: <time datetime="[^"]+"/);
   });
 });
 

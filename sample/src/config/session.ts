@@ -13,6 +13,9 @@ export const sessionConfig = defineSessionConfig({
 
   // The cookie's name, as the browser sees it.
   name: 'sid',
+  // Clients without cookies (mobile apps, API clients) send the signed session id in this header instead;
+  // it comes back in the same header when a session is created or regenerated. Browsers keep the cookie.
+  header: 'X-Session-Id',
 
   // Cookie attributes. `maxAge` is in milliseconds; leave it out for a cookie that ends with the browser.
   cookie: { httpOnly: true, sameSite: 'lax', secure: 'auto', path: '/' },

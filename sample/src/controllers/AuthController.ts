@@ -2,6 +2,10 @@ import type { NextFunction, Request, Response } from 'express';
 import flash from 'connect-flash';
 import passport from 'passport';
 import { Get, JsonController, Post, Req, Res, UseBefore } from 'routing-controllers';
+import { previousSignInOf } from '../sign-ins';
+
+/** When the signed-in user signed in before this time, or null: a first sign-in, or no one signed in. */
+const previousSignIn = (request: Request) => previousSignInOf(request)?.toISOString() ?? null;
 
 function authenticate(request: Request, response: Response, next: NextFunction): void {
   passport.authenticate('local', (error: unknown, user: Express.User | false) => {
@@ -29,12 +33,16 @@ export class AuthController {
   @Post('/login')
   @UseBefore(authenticate)
   login(@Req() request: Request, @Res() response: Response) {
-    return response.json({ loggedIn: true, user: request.user });
+    return response.json({ loggedIn: true, user: request.user, previousSignIn: previousSignIn(request) });
   }
 
   @Get('/me')
   me(@Req() request: Request, @Res() response: Response) {
-    return response.json({ user: request.user ?? null, messages: request.flash('info') });
+    return response.json({
+      user: request.user ?? null,
+      previousSignIn: previousSignIn(request),
+      messages: request.flash('info'),
+    });
   }
 
   @Post('/logout')

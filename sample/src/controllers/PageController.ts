@@ -8,6 +8,7 @@ import type { PageMessage } from '../page/render';
 import { renderPage } from '../page/render';
 import type { SignedOutElsewhere } from '../page/signed-out-elsewhere';
 import { signedInHint } from '../page/signed-out-elsewhere';
+import { previousSignInOf } from '../sign-ins';
 import { demoAccount } from '../users';
 
 declare module 'routing-controllers-session' {
@@ -72,6 +73,7 @@ export class PageController {
     response.type('html').send(
       renderPage({
         user,
+        previousSignIn: previousSignInOf(request)?.valueOf(),
         messages,
         cart: request.session.cart ?? [],
         sessions,

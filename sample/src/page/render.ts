@@ -11,6 +11,8 @@ export interface PageMessage {
 /** The page's state, as the controller gathers it. */
 export interface PageView {
   user: { name: string } | undefined;
+  /** When the user signed in before this time (ms); undefined for a first sign-in. */
+  previousSignIn?: number;
   messages: PageMessage[];
   cart: string[];
   sessions: UserSessionInfo[];
@@ -36,6 +38,11 @@ function signInForm(demo: PageView['demo']): string {
     </form>`;
 }
 
+function previousSignIn({ previousSignIn: at, now }: PageView): string {
+  if (at === undefined) return 'This is your first sign-in since the app started.';
+  return `Your sign-in before this one: <time datetime="${iso(at)}" title="${time(at)} UTC">${timeAgo(at, now)}</time>`;
+}
+
 function signedIn(view: PageView & { user: { name: string } }): string {
   const items =
     view.cart.map((item) => `<li>${escape(item)}</li>`).join('') || '<li class="empty">empty</li>';
@@ -52,6 +59,7 @@ function signedIn(view: PageView & { user: { name: string } }): string {
     .join('');
   return `
     <p id="signed-in">Signed in as <strong id="user-name">${escape(view.user.name)}</strong></p>
+    <p id="previous-sign-in">${previousSignIn(view)}</p>
     <section>
       <h2>Cart</h2>
       <ul id="cart">${items}</ul>
