@@ -2,12 +2,11 @@ import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import express from 'express';
-import type { NextFunction, Request, Response } from 'express';
 import { Body, Get, JsonController, Post, useExpressServer } from 'routing-controllers';
 import supertest from 'supertest';
 import type { SessionOptions } from '../../src';
 import { Session, SessionValue, createSessionMiddleware, session } from '../../src';
-import { sessionCookieOf, setCookieOf } from '../helpers/app';
+import { answerErrors, sessionCookieOf, setCookieOf } from '../helpers/app';
 import type { StoreUnderTest } from '../helpers/stores';
 import { quietLogger, storesUnderTest, testSecret } from '../helpers/stores';
 
@@ -20,20 +19,6 @@ function sessionOptions(store: StoreUnderTest, admin: SessionOptions = {}) {
     user: { secret: testSecret, logger: quietLogger, driver: 'memory' } satisfies SessionOptions,
     admin: { name: 'admin', secret: adminSecret, logger: quietLogger, ...store.options(), ...admin },
   };
-}
-
-function answerErrors(app: express.Express): void {
-  app.use(
-    (
-      error: { status?: number; name?: string; message: string },
-      _r: Request,
-      response: Response,
-      next: NextFunction,
-    ) => {
-      if (response.headersSent) return next(error);
-      response.status(error.status ?? 500).json({ name: error.name, message: error.message });
-    },
-  );
 }
 
 /** A plain Express app with both sessions, the admin one mounted second. */
@@ -89,7 +74,7 @@ function expressApp(store: StoreUnderTest, admin: SessionOptions = {}) {
     await request.session.destroy();
     response.send('destroyed');
   });
-  answerErrors(app);
+  app.use(answerErrors);
   return app;
 }
 
@@ -298,7 +283,7 @@ describe('named sessions, misconfigured', () => {
     app.use(session({ secret: testSecret, logger: quietLogger, driver: 'memory' }));
     app.use(session({ secret: adminSecret, logger: quietLogger, driver: 'memory' }));
     app.get('/', (_request, response) => response.send('never'));
-    answerErrors(app);
+    app.use(answerErrors);
     const response = await supertest(app).get('/').expect(500);
     assert.equal(response.body.name, 'SessionConfigError');
     assert.match(response.body.message, /both named 'sid'/);
