@@ -8,7 +8,8 @@ import type { SessionOptions } from '../../src';
 import { Session, SessionValue, createSessionMiddleware, session } from '../../src';
 import { answerErrors, sessionCookieOf, setCookieOf } from '../helpers/app';
 import type { StoreUnderTest } from '../helpers/stores';
-import { quietLogger, storesUnderTest, testSecret } from '../helpers/stores';
+import { memoryStore, quietLogger, storesUnderTest, testSecret } from '../helpers/stores';
+import { SwitchableStore } from '../helpers/switchable-store';
 
 const adminSecret = 'the admin session has a secret of its own, long enough';
 const pause = (milliseconds: number) => new Promise((resolve) => setTimeout(resolve, milliseconds));
@@ -314,5 +315,64 @@ describe('named sessions, misconfigured', () => {
     const response = await supertest(outer).post('/inner/both').expect(200);
     assert.deepEqual(response.body, ['sid', 'admin']);
     assert.equal(setCookieOf(response).length, 2);
+  });
+});
+
+describe('named sessions, the admin store down at the end of a request', () => {
+  /** Both sessions, the admin one on a store the route takes down before it answers. */
+  function appWithAdminStore(adminOptions: SessionOptions = {}) {
+    const adminStore = new SwitchableStore();
+    const errors: unknown[] = [];
+    const app = express();
+    app.use(express.json());
+    app.use(session(sessionOptions(memoryStore).user));
+    app.use(
+      session({
+        ...sessionOptions(memoryStore, adminOptions).admin,
+        store: adminStore,
+        logger: { warn: () => undefined, error: (...logged: unknown[]) => errors.push(logged) },
+      }),
+    );
+    app.post('/admin', (request, response) => {
+      request.sessions.admin!.admin = request.body.admin;
+      response.send('admin signed in');
+    });
+    app.post('/down', (request, response) => {
+      if (request.body.user) request.session.user = request.body.user;
+      if (request.body.admin) request.sessions.admin!.admin = request.body.admin;
+      adminStore.mode = 'failing';
+      response.send('answered');
+    });
+    app.get('/who', (request, response) => {
+      response.json({ user: request.session.user ?? null, admin: request.sessions.admin?.admin ?? null });
+    });
+    app.use(answerErrors);
+    return { app, adminStore, errors };
+  }
+
+  it('fails the response whose admin changes cannot be saved, and keeps what the admin session held', async () => {
+    const { app, adminStore } = appWithAdminStore();
+    const admin = sessionCookieOf(await supertest(app).post('/admin').send({ admin: 'asif' }), 'admin')!;
+    const failed = await supertest(app).post('/down').set('Cookie', admin).send({ admin: 'changed' });
+    assert.equal(failed.status, 503);
+    assert.equal(sessionCookieOf(failed), undefined, 'no cookie goes out with a failed response');
+    adminStore.mode = 'up';
+    assert.equal((await supertest(app).get('/who').set('Cookie', admin)).body.admin, 'asif');
+  });
+
+  it('lets a failed touch of the admin session lose nothing: the user session is saved and its cookie set', async () => {
+    const { app, errors } = appWithAdminStore({ touchInterval: 0.01 });
+    const admin = sessionCookieOf(await supertest(app).post('/admin').send({ admin: 'asif' }), 'admin')!;
+    await pause(50);
+    const answered = await supertest(app)
+      .post('/down')
+      .set('Cookie', admin)
+      .send({ user: 'sharon' })
+      .expect(200);
+    const user = sessionCookieOf(answered)!;
+    assert.ok(user, 'the user cookie is set');
+    assert.equal(sessionCookieOf(answered, 'admin'), undefined);
+    assert.equal(errors.length, 1, 'the failed touch is logged');
+    assert.equal((await supertest(app).get('/who').set('Cookie', user)).body.user, 'sharon');
   });
 });
