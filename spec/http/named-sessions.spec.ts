@@ -278,7 +278,7 @@ for (const store of storesUnderTest) {
   });
 }
 
-describe('named sessions, misconfigured', () => {
+describe('named sessions: a shared name, an unknown name, a mounted app, writeHead', () => {
   it('refuses two session middlewares with the same name on one request, naming it', async () => {
     const app = express();
     app.use(session({ secret: testSecret, logger: quietLogger, driver: 'memory' }));
@@ -297,6 +297,22 @@ describe('named sessions, misconfigured', () => {
     assert.equal(response.body.name, 'SessionNotMountedError');
     assert.match(response.body.message, /No session named 'auditor'/);
     assert.match(response.body.message, /session\(\{ name: 'auditor'/);
+  });
+
+  it('keeps both session cookies beside a Set-Cookie the app gives writeHead', async () => {
+    const app = express();
+    app.use(session(sessionOptions(memoryStore).user), session(sessionOptions(memoryStore).admin));
+    app.get('/', (request, response) => {
+      request.session.user = 'sharon';
+      request.sessions.admin!.admin = 'asif';
+      response.writeHead(200, { 'Set-Cookie': 'theme=dark' });
+      response.end('ok');
+    });
+    const response = await supertest(app).get('/').expect(200);
+    assert.deepEqual(
+      setCookieOf(response).map((line) => line.split('=')[0]),
+      ['theme', 'sid', 'admin'],
+    );
   });
 
   it('runs the same middleware only once when a mounted app passes the request through it again', async () => {
