@@ -66,12 +66,16 @@ export class SessionTooLargeError extends SessionError {
   }
 }
 
-/** A request reached a session decorator but no session middleware ran for it. */
+/** A request reached a session decorator but no session middleware ran for it (none of that `name`, if named). */
 export class SessionNotMountedError extends SessionError {
-  constructor() {
+  constructor(name?: string) {
     super(
-      'No session on this request: mount the session middleware before your routes, either ' +
-        '`app.use(session(options))` or `middlewares: [createSessionMiddleware(options)]` in routing-controllers.',
+      name === undefined
+        ? 'No session on this request: mount the session middleware before your routes, either ' +
+            '`app.use(session(options))` or `middlewares: [createSessionMiddleware(options)]` in routing-controllers.'
+        : `No session named '${name}' on this request: mount its middleware before your routes, either ` +
+            `\`app.use(session({ name: '${name}', ... }))\` or \`createSessionMiddleware({ name: '${name}', ... })\` ` +
+            "in routing-controllers' middlewares, and make sure the request is within its cookie's path.",
       500,
     );
   }

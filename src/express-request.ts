@@ -3,6 +3,7 @@
 // `request.session` and `request.sessionID` without listing them. `preserve` keeps them in the .d.ts.
 /// <reference types="node" preserve="true" />
 /// <reference types="express-session" preserve="true" />
+import type { Session as ExpressSession, SessionData as ExpressSessionData } from 'express-session';
 import type { SessionCookie } from './session/cookie';
 import type { SessionData as AppSessionData, SessionHelpers } from './session/session';
 
@@ -32,5 +33,19 @@ declare module 'express-session' {
   interface Cookie {
     /** Restarts the expiry from now. */
     resetMaxAge?: SessionCookie['resetMaxAge'];
+  }
+}
+
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace -- where Express's Request is declared
+  namespace Express {
+    interface Request {
+      /**
+       * Every session on the request by its middleware's `name` (named sessions): `request.sessions.admin`
+       * beside `request.sessions.sid`, which is `request.session`. Undefined for a name no middleware of
+       * which ran for the request, or once that session is destroyed.
+       */
+      sessions: Record<string, (ExpressSession & Partial<ExpressSessionData>) | undefined>;
+    }
   }
 }

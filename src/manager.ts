@@ -4,7 +4,7 @@ import { expiresAt, hasExpired, sessionLimits } from './config/lifetime';
 import type { SessionCookie, SessionCookieJSON } from './session/cookie';
 import { SessionCookie as Cookie, readHeaderSessionId, readSessionId } from './session/cookie';
 import type { SessionDataRecord } from './session/change-tracker';
-import { SessionConfigError, SessionStoreUnavailableError, SessionTooLargeError } from './errors';
+import { SessionStoreUnavailableError, SessionTooLargeError } from './errors';
 import type { GuardedStore } from './store/guarded';
 import type { SessionRecord } from './store/record';
 import type { UserSessionIndex } from './store/user-index';
@@ -12,6 +12,7 @@ import { attachSlot, originalPathOf, slotOf } from './request/accessors';
 import { prepareResponse } from './request/response-hooks';
 import { MisconfigurationWarnings } from './request/misconfiguration';
 import type { RequestSlot } from './request/accessors';
+import { addBeside, runsBeside } from './request/named-sessions';
 import type { IncomingSession, SessionRequest } from './request/request-session';
 import { RequestSession } from './request/request-session';
 import { SessionStoreApi } from './stores/session-store-api';
@@ -79,18 +80,12 @@ export class SessionManager {
     response: ServerResponse,
     next?: (error?: unknown) => void,
   ): Promise<void> | undefined {
-    const owner = slotOf(request)?.owner;
-    if (owner === this) return undefined;
-    if (owner) {
-      throw new SessionConfigError(
-        'Two different session middlewares ran for one request. routing-controllers registers every ' +
-          "session middleware class in the process when `middlewares` is omitted: list this app's own " +
-          '`middlewares: [createSessionMiddleware(options)]`, and mount only one session middleware per app.',
-      );
-    }
+    // a session middleware with another name keeps its session beside the first one's (named-sessions.ts)
+    const main = slotOf(request);
+    if (main && !runsBeside(main, this)) return undefined;
     // As express-session: leave alone a request that another middleware gave a session, one outside the
     // cookie's path, and every request while an express-session store says it is disconnected.
-    if (request.session !== undefined && request.session !== null) return undefined;
+    if (!main && request.session !== undefined && request.session !== null) return undefined;
     const { config } = this;
     const cookieOptions = config.cookieFor
       ? { ...config.cookie, ...config.cookieFor(request) }
@@ -109,7 +104,8 @@ export class SessionManager {
     const cookieId = headerId || readSessionId(request, config.name, config.secrets);
     if (!cookieId && (tracing || this.events.wants('rejected'))) this.noValidCookie(request);
     const slot: RequestSlot = { owner: this, next, response, cookieOptions, lazy: !cookieId };
-    attachSlot(request, slot);
+    if (main) addBeside(main, slot);
+    else attachSlot(request, slot);
     if (!cookieId) {
       // saveUninitialized stores and sends a cookie for every new session, touched or not
       if (config.saveUninitialized) {

@@ -8,6 +8,17 @@ import type { SessionOptions } from '../../src';
 import { session } from '../../src';
 import { quietLogger, testSecret } from './stores';
 
+/** An Express error handler that answers an error's status with its name and message as JSON. */
+export function answerErrors(
+  error: { status?: number; name?: string; message: string },
+  _request: Request,
+  response: Response,
+  next: NextFunction,
+): void {
+  if (response.headersSent) return next(error);
+  response.status(error.status ?? 500).json({ name: error.name, message: error.message });
+}
+
 /** An Express app whose routes exercise `request.session` the way the docs do. */
 export function createTestApp(options: SessionOptions = {}) {
   const handler = session({ secret: testSecret, logger: quietLogger, ...options });
@@ -45,17 +56,7 @@ export function createTestApp(options: SessionOptions = {}) {
   app.post('/destroy', (request: Request, response: Response, next) => {
     request.session!.destroy((error) => (error ? next(error) : response.send('destroyed')));
   });
-  app.use(
-    (
-      error: { status?: number; name?: string; message: string },
-      _request: Request,
-      response: Response,
-      next: NextFunction,
-    ) => {
-      if (response.headersSent) return next(error);
-      response.status(error.status ?? 500).json({ name: error.name, message: error.message });
-    },
-  );
+  app.use(answerErrors);
   app.post('/save-then-stream', (request: Request, response: Response) => {
     request.session!.streamed = true;
     response.writeHead(200, { 'Content-Type': 'text/plain' });

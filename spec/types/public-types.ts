@@ -88,6 +88,35 @@ export function oneSessionType(request: Request, injected: SessionOfApp): void {
   void [fromRequest, backToRequest];
 }
 
+/** Named sessions: request.sessions by name, each one the same Session type, undefined when not mounted. */
+export function namedSessions(request: Request): void {
+  const admin: SessionOfApp | undefined = request.sessions.admin;
+  // @ts-expect-error a named session may not be on the request: check it first
+  request.sessions.admin.set('visits', 1);
+  request.sessions.admin?.set('visits', 1);
+  // @ts-expect-error visits is declared a number on a named session too
+  request.sessions.admin?.set('visits', 'one');
+  const visits: number | undefined = request.sessions['admin']?.get('visits');
+  void [admin, visits];
+}
+
+@JsonController()
+export class NamedSessionsController {
+  @Get('/named')
+  named(
+    @Session('admin') admin: SessionOfApp,
+    @SessionValue('visits', { session: 'admin', required: true }) visits: number,
+  ) {
+    return { admin: admin.id, visits };
+  }
+
+  @Get('/named-wrong-parameter')
+  // @ts-expect-error visits holds a number, whichever session it is read from
+  wrongParameter(@SessionValue('visits', { session: 'admin' }) visits: string[]) {
+    return visits;
+  }
+}
+
 @JsonController()
 export class TypedController {
   @Get('/typed')

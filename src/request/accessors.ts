@@ -3,10 +3,13 @@ import type { ServerResponse } from 'node:http';
 import type { SessionCookieOptions } from '../session/cookie';
 import type { RequestSession } from './request-session';
 import { sharedPrototypeOf } from './shared-prototype';
+import { sessionsViewOf } from './named-sessions';
 
 /** What builds a request's session on first use, and answers `request.sessionStore`. */
 export interface SlotOwner {
   readonly sessionStore: unknown;
+  /** `name`: the cookie's name, and the session's key in `request.sessions`. */
+  readonly config: { readonly name: string };
   build(request: IncomingMessage, slot: RequestSlot): RequestSession;
 }
 
@@ -20,6 +23,12 @@ export interface RequestSlot {
   lazy: boolean;
   /** The request's session work, once built: `request.session` and `request.sessionID` read through it. */
   current?: RequestSession;
+  /** On the main slot: the slots of the session middlewares with other names that ran after it (named-sessions.ts). */
+  beside?: RequestSlot[];
+  /** On a slot beside the main one: its session, as `request.sessions[name]` shows it. */
+  shown?: unknown;
+  /** On the main slot: `request.sessions`, once read. */
+  sessions?: object;
 }
 
 const requestSlot = Symbol('routing-controllers-session');
@@ -28,6 +37,19 @@ const preparedPrototypes = new WeakSet<object>();
 
 export function slotOf(request: IncomingMessage): RequestSlot | undefined {
   return (request as SlottedRequest)[requestSlot];
+}
+
+/** Shows a slot's session on the request: `request.session` for the main slot, `request.sessions[name]` for the others. */
+export function showSession(request: IncomingMessage, slot: RequestSlot, value: unknown): void {
+  if ((request as SlottedRequest)[requestSlot] === slot) ownValue(request, 'session', value);
+  else slot.shown = value;
+}
+
+/** The session the request shows for a slot (what `showSession` put there, unless the app replaced or unset it). */
+export function shownSession(request: IncomingMessage, slot: RequestSlot): unknown {
+  return (request as SlottedRequest)[requestSlot] === slot
+    ? (request as { session?: unknown }).session
+    : slot.shown;
 }
 
 export function ownValue(target: object, property: string, value: unknown): void {
@@ -88,6 +110,16 @@ export function attachSlot(request: IncomingMessage, slot: RequestSlot): void {
       },
       set(this: SlottedRequest, value: unknown) {
         ownValue(this, 'sessionStore', value);
+      },
+    },
+    sessions: {
+      configurable: true,
+      get(this: SlottedRequest) {
+        const slot = this[requestSlot];
+        return slot && sessionsViewOf(this, slot);
+      },
+      set(this: SlottedRequest, value: unknown) {
+        ownValue(this, 'sessions', value);
       },
     },
   });

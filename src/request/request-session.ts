@@ -10,7 +10,7 @@ import type { SessionChange } from '../store/contract';
 import type { SessionRecord } from '../store/record';
 import type { SessionManager } from '../manager';
 import type { RequestSlot } from './accessors';
-import { ownValue } from './accessors';
+import { showSession, shownSession } from './accessors';
 import { cookieDecisionOf, cookieReasonOf } from './cookie-decision';
 import { renderSessionError } from './error-response';
 import { isSecureRequest } from './request-info';
@@ -80,6 +80,8 @@ export class RequestSession implements SessionBackend, SessionAtResponse {
   readonly cookieOptions: SessionCookieOptions;
   /** The middleware's `next`, for errors that come after the response (express-session passes those too). */
   private readonly next: ((error?: unknown) => void) | undefined;
+  /** Where the request shows this session: `request.session`, or `request.sessions[name]` for a named one. */
+  private readonly slot: RequestSlot;
 
   constructor(
     private readonly manager: SessionManager,
@@ -90,6 +92,7 @@ export class RequestSession implements SessionBackend, SessionAtResponse {
     this.response = slot.response;
     this.cookieOptions = slot.cookieOptions;
     this.next = slot.next;
+    this.slot = slot;
     this.incomingId = incoming?.id;
     this.resign = incoming?.resign === true;
     this.byHeader = incoming?.byHeader === true;
@@ -99,7 +102,7 @@ export class RequestSession implements SessionBackend, SessionAtResponse {
     this.state = this.newState(loaded && incoming?.id, loaded);
     this.session = createSession(this.state);
     // an own property, as express-session's: `delete request.session` unsets it
-    ownValue(request, 'session', this.session);
+    showSession(request, slot, this.session);
     slot.current = this;
     hookResponse(this.response, this);
   }
@@ -157,7 +160,7 @@ export class RequestSession implements SessionBackend, SessionAtResponse {
       );
     }
     this.session = createSession(this.state);
-    ownValue(this.request, 'session', this.session);
+    showSession(this.request, this.slot, this.session);
     // told once the new session is stored, so that the event has the user a sign-in puts in it (passport does)
     if (this.manager.events.wants('regenerated')) this.regeneratedFrom ??= storeKeyOf(previous.id);
     return this.session;
@@ -179,7 +182,7 @@ export class RequestSession implements SessionBackend, SessionAtResponse {
       await this.manager.removeSession(state.id, state.tracker.loaded);
       this.notifyDestroyed(state, 'destroy');
     }
-    ownValue(this.request, 'session', undefined);
+    showSession(this.request, this.slot, undefined);
     this.phase = 'destroyed';
     if (stillInDevelopment()) state.warnOnWrite = 'destroy';
     if (tracing)
@@ -333,7 +336,7 @@ export class RequestSession implements SessionBackend, SessionAtResponse {
    */
   workAtEnd(): EndWork | undefined {
     const { request, state } = this;
-    if (request.session !== this.session) {
+    if (shownSession(request, this.slot) !== this.session) {
       this.notifyRegenerated();
       const removes = this.manager.config.unset === 'destroy' && this.phase !== 'destroyed' && !state.isNew;
       if (tracing) this.traceUnset(removes);
@@ -394,7 +397,7 @@ export class RequestSession implements SessionBackend, SessionAtResponse {
       idIsString: typeof this.sessionIdValue() === 'string',
       secureOnly: sendsCookie && state.cookie.secure === true,
       secureRequest,
-      storedAndKept: stored && request.session === this.session,
+      storedAndKept: stored && shownSession(request, this.slot) === this.session,
       idChanged: state.idChanged,
       resign: this.resign,
       rolling: config.rolling,

@@ -1,6 +1,7 @@
 import { ServerResponse } from 'node:http';
 import { holdResponse } from './response-hold';
 import { sharedPrototypeOf } from './shared-prototype';
+import { sessionsAtResponse } from './response-sessions';
 
 /** Store work the end of a response waits for, and whether its failure would lose data or a removal. */
 export interface EndWork {
@@ -13,7 +14,7 @@ export interface EndWork {
 /** What the response hooks ask of the request's session. */
 export interface SessionAtResponse {
   /** Sets the session's Set-Cookie header if the response needs one (`stored`: the session is stored); returns it. */
-  applyCookie(stored: boolean): string | undefined;
+  applyCookie(stored: boolean): string | readonly string[] | undefined;
   /** Whether the session is in the store (asked once its store work at the end is done, or there is none). */
   isStored(): boolean;
   /** The store work ending now needs, decided once; undefined when there is none. */
@@ -58,8 +59,13 @@ class ResponseWatch {
 
   constructor(
     private readonly response: ServerResponse,
-    private readonly session: SessionAtResponse,
+    private session: SessionAtResponse,
   ) {}
+
+  /** Another session middleware's session on this response (named sessions): each is saved, each sets its cookie. */
+  watchAlso(session: SessionAtResponse): void {
+    this.session = sessionsAtResponse(this.session, session);
+  }
 
   call(method: Hooked, original: Method, args: unknown[]): unknown {
     if (this.mode === 'discarding') return method === 'write' ? true : this.response;
@@ -289,6 +295,11 @@ export function prepareResponse(response: ServerResponse): void {
  */
 export function hookResponse(response: ServerResponse, session: SessionAtResponse): void {
   const watched = response as WatchedResponse;
+  const watching = watched[watchSlot];
+  if (watching !== undefined) {
+    watching.watchAlso(session);
+    return;
+  }
   const watch = new ResponseWatch(response, session);
   watched[watchSlot] = watch;
   // A middleware that ran before this one may have wrapped a method around the one it found then, which may
@@ -309,11 +320,14 @@ export function hookResponse(response: ServerResponse, session: SessionAtRespons
  * Node lets headers given to writeHead replace the ones set before it, so a Set-Cookie given there would
  * drop the session cookie: it is added to that Set-Cookie instead (headers as an object or a flat array).
  */
-export function keepCookieInHeaders(args: unknown[], cookie: string): unknown[] {
+export function keepCookieInHeaders(args: unknown[], cookie: string | readonly string[]): unknown[] {
   const index = typeof args[1] === 'string' ? 2 : 1;
   const headers = args[index];
   const isSetCookie = (name: unknown) => typeof name === 'string' && name.toLowerCase() === 'set-cookie';
-  const withCookie = (given: unknown) => [...(Array.isArray(given) ? given : [String(given)]), cookie];
+  const withCookie = (given: unknown) => [
+    ...(Array.isArray(given) ? given : [String(given)]),
+    ...[cookie].flat(),
+  ];
   const copy = [...args];
   if (Array.isArray(headers)) {
     // One Set-Cookie pair holding every value: Node 20 keeps only the last of repeated Set-Cookie pairs.

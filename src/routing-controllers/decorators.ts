@@ -57,11 +57,20 @@ export interface SessionValueOptions<Value = unknown> {
   invalidStatus?: number;
   /** Injected (and saved, once changed) when the session holds no value under this key. */
   default?: Value;
+  /** Read from the session of the middleware with this `name` (`request.sessions[name]`), not `request.session`. */
+  session?: string;
 }
 
-function sessionOf(action: Action): SessionOf<object> {
-  const current = (action.request as { session?: SessionOf<object> }).session;
-  if (!current || !current[sessionState]) throw new SessionNotMountedError();
+interface RequestWithSessions {
+  session?: SessionOf<object>;
+  sessions?: Record<string, SessionOf<object> | undefined>;
+}
+
+/** `request.session`, or with a name `request.sessions[name]` (named sessions). */
+function sessionOf(action: Action, name: string | undefined): SessionOf<object> {
+  const request = action.request as RequestWithSessions;
+  const current = name === undefined ? request.session : request.sessions?.[name];
+  if (!current || !current[sessionState]) throw new SessionNotMountedError(name);
   return current;
 }
 
@@ -71,11 +80,14 @@ function httpError(status: number, name: string, message: string): HttpError {
   return error;
 }
 
-/** Injects the request's session; writing to it is writing to `request.session`. */
-export function Session(): ParameterDecorator {
+/**
+ * Injects the request's session; writing to it is writing to `request.session`. With a name, the session of the
+ * middleware of that `name` (`request.sessions[name]`): `@Session('admin')`.
+ */
+export function Session(name?: string): ParameterDecorator {
   return routingControllers('@Session()').createParamDecorator({
     required: false,
-    value: (action: Action) => sessionOf(action),
+    value: (action: Action) => sessionOf(action, name),
   }) as ParameterDecorator;
 }
 
@@ -147,7 +159,7 @@ export function SessionValue(key: string, options: SessionValueOptions = {}): Pa
     const decorate = createParamDecorator({
       required: false,
       value: async (action: Action) => {
-        const current = sessionOf(action);
+        const current = sessionOf(action, options.session);
         let value = current.get(key);
         if (value === undefined && options.default !== undefined) {
           value = current[sessionState].tracker.adopt(key, structuredClone(options.default));

@@ -34,6 +34,8 @@ export function addToCart(request: Request): string {
   const current: Session = request.session;
   const back: Request['session'] = current;
   void back;
+  // a named session (session({ name: 'admin' })) is typed the same, and may be absent
+  takesCart(request.sessions.admin?.cart);
   return request.sessionID;
 }
 
