@@ -2,18 +2,19 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import supertest from 'supertest';
 import { sessionCookieOf } from '../helpers/app';
-import { startServerChild } from '../helpers/processes';
+import { serverChildOfSuite } from '../helpers/processes';
 import { memoryStore, sharedStoresUnderTest } from '../helpers/stores';
 
 const routes = ['after-a-change', 'after-a-read', 'untouched'];
 
 for (const store of [memoryStore, ...sharedStoresUnderTest]) {
   describe(`an app process on the ${store.name} store whose route calls response.end() twice`, () => {
+    const serverProcess = serverChildOfSuite(store.options(), 'double-end-server');
     for (const route of routes) {
       for (const withCookie of [false, true]) {
         const who = withCookie ? 'with the cookie of a stored session' : 'without a cookie';
         it(`answers the first body and goes on serving: ${route.replaceAll('-', ' ')}, ${who}`, async () => {
-          const server = await startServerChild(store.options(), 'double-end-server');
+          const server = await serverProcess();
           let cookie: string | undefined;
           if (withCookie) {
             const login = await supertest(server.url).put('/keys/user').send({ value: 'sharon' }).expect(200);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import supertest from 'supertest';
 import { sessionCookieOf, setCookieOf } from '../helpers/app';
-import { startServerChild } from '../helpers/processes';
+import { serverChildOfSuite } from '../helpers/processes';
 import { sharedStoresUnderTest, memoryStore } from '../helpers/stores';
 
 /** Each slip an app can make, and what the client gets for it; the process must serve the next request. */
@@ -17,8 +17,9 @@ const slips: Array<{ route: string; status: number; body?: RegExp }> = [
 
 for (const store of [memoryStore, ...sharedStoresUnderTest]) {
   describe(`an app process on the ${store.name} store`, () => {
+    const serverProcess = serverChildOfSuite(store.options(), 'slips-server');
     it('answers every slip of the app with an error and goes on serving', async () => {
-      const server = await startServerChild(store.options(), 'slips-server');
+      const server = await serverProcess();
       const login = await supertest(server.url).put('/keys/user').send({ value: 'sharon' }).expect(200);
       const cookie = sessionCookieOf(login)!;
       for (const slip of slips) {
@@ -32,7 +33,7 @@ for (const store of [memoryStore, ...sharedStoresUnderTest]) {
     });
 
     it('sends the session cookie beside a Set-Cookie given to writeHead, as an object or an array', async () => {
-      const server = await startServerChild(store.options(), 'slips-server');
+      const server = await serverProcess();
       for (const route of ['write-head-with-cookie', 'write-head-with-cookie-array']) {
         const agent = supertest.agent(server.url);
         const response = await agent.get(`/slip/${route}`).expect(200);
