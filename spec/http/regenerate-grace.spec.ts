@@ -1,0 +1,144 @@
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, it } from 'node:test';
+import express from 'express';
+import type { Request, Response } from 'express';
+import supertest from 'supertest';
+import type { SessionOptions } from '../../src';
+import { session } from '../../src';
+import { sessionCookieOf, setCookieOf } from '../helpers/app';
+import { startServerProcess } from '../helpers/processes';
+import { quietLogger, sharedStoresUnderTest, storesUnderTest, testSecret } from '../helpers/stores';
+
+/** An app whose sign-in regenerates the session (keeping the cart) before it puts the user in. */
+function signInApp(options: SessionOptions) {
+  const handler = session({ secret: testSecret, logger: quietLogger, ...options });
+  const app = express();
+  app.use(express.json());
+  app.use(handler);
+  app.get('/session', (request: Request, response: Response) => {
+    response.json({ data: request.session });
+  });
+  app.put('/keys/:key', (request: Request, response: Response) => {
+    request.session![request.params.key as string] = request.body.value;
+    response.send('set');
+  });
+  app.post('/sign-in', async (request: Request, response: Response) => {
+    const signedIn = await request.session!.regenerate({ keepData: true });
+    signedIn.userId = 42;
+    response.send('signed in');
+  });
+  app.post('/regenerate', async (request: Request, response: Response) => {
+    await request.session!.regenerate({ keepData: true });
+    response.send('regenerated');
+  });
+  app.post('/destroy', async (request: Request, response: Response) => {
+    await request.session!.destroy();
+    response.send('destroyed');
+  });
+  return { app, handler };
+}
+
+/** A client with a cart signs in: its cookie before (`old`) and after (`signedIn`). */
+async function signIn(app: express.Express): Promise<{ old: string; signedIn: string }> {
+  const old = sessionCookieOf(
+    await supertest(app)
+      .put('/keys/cart')
+      .send({ value: ['book'] })
+      .expect(200),
+  )!;
+  const signedIn = sessionCookieOf(await supertest(app).post('/sign-in').set('Cookie', old).expect(200))!;
+  assert.ok(old && signedIn && old !== signedIn);
+  return { old, signedIn };
+}
+
+const dataWith = async (app: express.Express, cookie: string) =>
+  (await supertest(app).get('/session').set('Cookie', cookie).expect(200)).body.data as Record<
+    string,
+    unknown
+  >;
+
+for (const store of storesUnderTest) {
+  describe(`regenerateGrace on the ${store.name} store`, () => {
+    it('serves a request with the old id the signed-in session, sends it no cookie, and saves its write there', async () => {
+      const { app } = signInApp({ ...store.options(), regenerateGrace: '10s' });
+      const { old, signedIn } = await signIn(app);
+
+      const parallel = await supertest(app).get('/session').set('Cookie', old).expect(200);
+      assert.deepEqual(parallel.body.data, { cart: ['book'], userId: 42 });
+      assert.deepEqual(setCookieOf(parallel), [], 'the old cookie is left alone');
+
+      const write = await supertest(app).put('/keys/theme').set('Cookie', old).send({ value: 'dark' });
+      assert.deepEqual(setCookieOf(write), []);
+      assert.deepEqual(await dataWith(app, signedIn), { cart: ['book'], userId: 42, theme: 'dark' });
+    });
+
+    it('serves the old id an empty session once the window is over', async () => {
+      const { app } = signInApp({ ...store.options(), regenerateGrace: 1 });
+      const { old, signedIn } = await signIn(app);
+      await sleep(1200);
+      assert.deepEqual(await dataWith(app, old), {});
+      assert.deepEqual(await dataWith(app, signedIn), { cart: ['book'], userId: 42 });
+    });
+
+    it('serves the old id an empty session once the new session is destroyed, within the window', async () => {
+      const { app } = signInApp({ ...store.options(), regenerateGrace: '10s' });
+      const { old, signedIn } = await signIn(app);
+      await supertest(app).post('/destroy').set('Cookie', signedIn).expect(200);
+      assert.deepEqual(await dataWith(app, old), {});
+    });
+
+    it('destroys the new session when a request with the old id destroys, and leaves the cookie alone', async () => {
+      const { app } = signInApp({ ...store.options(), regenerateGrace: '10s' });
+      const { old, signedIn } = await signIn(app);
+      const destroyed = await supertest(app).post('/destroy').set('Cookie', old).expect(200);
+      assert.deepEqual(setCookieOf(destroyed), [], 'no clearing cookie: it would clear the signed-in one');
+      assert.deepEqual(await dataWith(app, signedIn), {});
+      assert.deepEqual(await dataWith(app, old), {});
+    });
+
+    it('serves the old id an empty session once the user is revoked, within the window', async () => {
+      const { app, handler } = signInApp({ ...store.options(), userKey: 'userId', regenerateGrace: '10s' });
+      const { old, signedIn } = await signIn(app);
+      assert.equal(await handler.revokeUserSessions(42), 1);
+      assert.deepEqual(await dataWith(app, old), {});
+      assert.deepEqual(await dataWith(app, signedIn), {});
+    });
+
+    it('forwards one step only: an id regenerated twice within the window leads nowhere', async () => {
+      const { app } = signInApp({ ...store.options(), regenerateGrace: '10s' });
+      const { old, signedIn } = await signIn(app);
+      const latest = sessionCookieOf(await supertest(app).post('/regenerate').set('Cookie', signedIn))!;
+      assert.deepEqual(await dataWith(app, old), {});
+      assert.deepEqual(await dataWith(app, signedIn), { cart: ['book'], userId: 42 });
+      assert.deepEqual(await dataWith(app, latest), { cart: ['book'], userId: 42 });
+    });
+
+    it('without the option serves the old id an empty session, as before', async () => {
+      const { app } = signInApp(store.options());
+      const { old } = await signIn(app);
+      assert.deepEqual(await dataWith(app, old), {});
+    });
+  });
+}
+
+for (const store of sharedStoresUnderTest) {
+  describe(`regenerateGrace across two processes sharing one ${store.name} store`, () => {
+    it('serves the old id, in the other process, the session it was regenerated into', async () => {
+      const options = { ...store.options(), secret: testSecret, regenerateGrace: '10s' };
+      const [first, second] = await Promise.all([startServerProcess(options), startServerProcess(options)]);
+      const old = sessionCookieOf(
+        await supertest(first)
+          .put('/keys/cart')
+          .send({ value: ['book'] })
+          .expect(200),
+      )!;
+      const signedIn = sessionCookieOf(
+        await supertest(first).post('/regenerate?keep=yes').set('Cookie', old).expect(200),
+      )!;
+      await supertest(second).put('/keys/userId').set('Cookie', old).send({ value: 7 }).expect(200);
+      const read = await supertest(first).get('/session').set('Cookie', signedIn).expect(200);
+      assert.deepEqual(read.body.data, { cart: ['book'], userId: 7 });
+    });
+  });
+}
