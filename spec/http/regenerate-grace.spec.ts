@@ -4,9 +4,11 @@ import { describe, it } from 'node:test';
 import express from 'express';
 import type { Request, Response } from 'express';
 import supertest from 'supertest';
-import type { SessionOptions } from '../../src';
+import type { SessionEvent, SessionOptions } from '../../src';
 import { session } from '../../src';
+import { storeKeyOf } from '../../src/session/ids';
 import { sessionCookieOf, setCookieOf } from '../helpers/app';
+import { sessionIdOfCookie } from '../helpers/session-ids';
 import { startServerProcess } from '../helpers/processes';
 import { quietLogger, sharedStoresUnderTest, storesUnderTest, testSecret } from '../helpers/stores';
 
@@ -39,15 +41,18 @@ function signInApp(options: SessionOptions) {
   return { app, handler };
 }
 
-/** A client with a cart signs in: its cookie before (`old`) and after (`signedIn`). */
-async function signIn(app: express.Express): Promise<{ old: string; signedIn: string }> {
+/** A client with a cart signs in (`path` regenerates its session): its cookie before (`old`) and after (`signedIn`). */
+async function signIn(
+  app: express.Express | string,
+  path = '/sign-in',
+): Promise<{ old: string; signedIn: string }> {
   const old = sessionCookieOf(
     await supertest(app)
       .put('/keys/cart')
       .send({ value: ['book'] })
       .expect(200),
   )!;
-  const signedIn = sessionCookieOf(await supertest(app).post('/sign-in').set('Cookie', old).expect(200))!;
+  const signedIn = sessionCookieOf(await supertest(app).post(path).set('Cookie', old).expect(200))!;
   assert.ok(old && signedIn && old !== signedIn);
   return { old, signedIn };
 }
@@ -89,10 +94,18 @@ for (const store of storesUnderTest) {
     });
 
     it('destroys the new session when a request with the old id destroys, and leaves the cookie alone', async () => {
-      const { app } = signInApp({ ...store.options(), regenerateGrace: '10s' });
+      const { app, handler } = signInApp({ ...store.options(), regenerateGrace: '10s' });
       const { old, signedIn } = await signIn(app);
+      const events: Array<[string, SessionEvent]> = [];
+      for (const name of ['created', 'destroyed'] as const)
+        handler.events.on(name, (event: SessionEvent) => events.push([name, event]));
       const destroyed = await supertest(app).post('/destroy').set('Cookie', old).expect(200);
       assert.deepEqual(setCookieOf(destroyed), [], 'no clearing cookie: it would clear the signed-in one');
+      assert.deepEqual(
+        events.map(([name, event]) => [name, event.id]),
+        [['destroyed', storeKeyOf(sessionIdOfCookie(signedIn))]],
+        'the session destroyed is the signed-in one; the forwarded one was not created',
+      );
       assert.deepEqual(await dataWith(app, signedIn), {});
       assert.deepEqual(await dataWith(app, old), {});
     });
@@ -127,15 +140,7 @@ for (const store of sharedStoresUnderTest) {
     it('serves the old id, in the other process, the session it was regenerated into', async () => {
       const options = { ...store.options(), secret: testSecret, regenerateGrace: '10s' };
       const [first, second] = await Promise.all([startServerProcess(options), startServerProcess(options)]);
-      const old = sessionCookieOf(
-        await supertest(first)
-          .put('/keys/cart')
-          .send({ value: ['book'] })
-          .expect(200),
-      )!;
-      const signedIn = sessionCookieOf(
-        await supertest(first).post('/regenerate?keep=yes').set('Cookie', old).expect(200),
-      )!;
+      const { old, signedIn } = await signIn(first, '/regenerate?keep=yes');
       await supertest(second).put('/keys/userId').set('Cookie', old).send({ value: 7 }).expect(200);
       const read = await supertest(first).get('/session').set('Cookie', signedIn).expect(200);
       assert.deepEqual(read.body.data, { cart: ['book'], userId: 7 });

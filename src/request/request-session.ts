@@ -204,7 +204,10 @@ export class RequestSession implements SessionBackend, SessionAtResponse {
   private notifyDestroyed(state: SessionState, reason: 'destroy' | 'unset'): void {
     const { events } = this.manager;
     if (events.wants('destroyed')) {
-      events.notify('destroyed', this.manager.eventOf(state.id, state.tracker.loaded, reason));
+      const event = this.manager.eventOf(state.id, state.tracker.loaded, reason);
+      // a forwarded session is stored at its own key, the id of the event (never the raw id the client holds)
+      if (this.forwarded?.state === state) event.id = this.forwarded.storeKey;
+      events.notify('destroyed', event);
     }
   }
 
