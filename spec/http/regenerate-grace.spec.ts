@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { EventEmitter, once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import express from 'express';
@@ -15,6 +16,7 @@ import { quietLogger, sharedStoresUnderTest, storesUnderTest, testSecret } from 
 /** An app whose sign-in regenerates the session (keeping the cart) before it puts the user in. */
 function signInApp(options: SessionOptions) {
   const handler = session({ secret: testSecret, logger: quietLogger, ...options });
+  const signIns = new EventEmitter();
   const app = express();
   app.use(express.json());
   app.use(handler);
@@ -28,7 +30,10 @@ function signInApp(options: SessionOptions) {
   app.post('/sign-in', async (request: Request, response: Response) => {
     const signedIn = await request.session!.regenerate({ keepData: true });
     signedIn.userId = 42;
-    response.send('signed in');
+    // passport saves at once; `hold` keeps the answer (with the new cookie) from the client a while longer
+    await signedIn.save();
+    signIns.emit('saved');
+    setTimeout(() => response.send('signed in'), Number(request.query.hold ?? 0));
   });
   app.post('/regenerate', async (request: Request, response: Response) => {
     await request.session!.regenerate({ keepData: true });
@@ -38,7 +43,16 @@ function signInApp(options: SessionOptions) {
     await request.session!.destroy();
     response.send('destroyed');
   });
-  return { app, handler };
+  return { app, handler, signIns };
+}
+
+/** A new client puts a book in its cart: its session cookie. */
+async function withCart(app: express.Express | string): Promise<string> {
+  const response = await supertest(app)
+    .put('/keys/cart')
+    .send({ value: ['book'] })
+    .expect(200);
+  return sessionCookieOf(response)!;
 }
 
 /** A client with a cart signs in (`path` regenerates its session): its cookie before (`old`) and after (`signedIn`). */
@@ -46,12 +60,7 @@ async function signIn(
   app: express.Express | string,
   path = '/sign-in',
 ): Promise<{ old: string; signedIn: string }> {
-  const old = sessionCookieOf(
-    await supertest(app)
-      .put('/keys/cart')
-      .send({ value: ['book'] })
-      .expect(200),
-  )!;
+  const old = await withCart(app);
   const signedIn = sessionCookieOf(await supertest(app).post(path).set('Cookie', old).expect(200))!;
   assert.ok(old && signedIn && old !== signedIn);
   return { old, signedIn };
@@ -76,6 +85,18 @@ for (const store of storesUnderTest) {
       const write = await supertest(app).put('/keys/theme').set('Cookie', old).send({ value: 'dark' });
       assert.deepEqual(setCookieOf(write), []);
       assert.deepEqual(await dataWith(app, signedIn), { cart: ['book'], userId: 42, theme: 'dark' });
+    });
+
+    it('serves the signed-in session to a request sent while the sign-in is still answering', async () => {
+      const { app, signIns } = signInApp({ ...store.options(), regenerateGrace: '10s' });
+      const old = await withCart(app);
+      const saved = once(signIns, 'saved');
+      const signingIn = supertest(app).post('/sign-in?hold=300').set('Cookie', old).expect(200);
+      const signedIn = signingIn.then((response) => sessionCookieOf(response)!);
+      await saved;
+      const parallel = await supertest(app).put('/keys/seen').set('Cookie', old).send({ value: true });
+      assert.deepEqual(setCookieOf(parallel), [], 'no new session whose cookie would sign the client out');
+      assert.deepEqual(await dataWith(app, await signedIn), { cart: ['book'], userId: 42, seen: true });
     });
 
     it('serves the old id an empty session once the window is over', async () => {
