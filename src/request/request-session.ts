@@ -116,10 +116,14 @@ export class RequestSession implements SessionBackend, SessionAtResponse {
     return this.replacedId === undefined ? this.state.id : this.replacedId.value;
   }
 
+  /** Whether a state is the session this request's regenerated id was forwarded to. */
+  private isForwarded(state: SessionState): boolean {
+    return this.forwarded !== undefined && this.forwarded.state === state;
+  }
+
   /** Where a state's session is stored: under the hash of its id, unless it was forwarded. */
   private storeKeyOf(state: SessionState): string {
-    const { forwarded } = this;
-    return forwarded?.state === state ? forwarded.storeKey : this.manager.store.keyOf(state.id);
+    return this.isForwarded(state) ? this.forwarded!.storeKey : this.manager.store.keyOf(state.id);
   }
 
   /** The state of a session loaded from the store, or of a new one. */
@@ -179,7 +183,7 @@ export class RequestSession implements SessionBackend, SessionAtResponse {
       const event = this.manager.eventOf(this.state.id, this.state.tracker.data, 'regenerate');
       events.notify('regenerated', {
         ...event,
-        previousId: this.forwarded?.state === previous ? previousKey : storeKeyOf(previous.id),
+        previousId: this.isForwarded(previous) ? previousKey : storeKeyOf(previous.id),
       });
     }
     return this.session;
@@ -190,8 +194,7 @@ export class RequestSession implements SessionBackend, SessionAtResponse {
     const { state } = this;
     if (!state.isNew) {
       await this.manager.removeSession(state.id, state.tracker.loaded, this.storeKeyOf(state));
-      if (this.forwarded?.state === state)
-        await this.manager.grace!.forget(this.manager.store.keyOf(state.id));
+      if (this.isForwarded(state)) await this.manager.grace!.forget(this.manager.store.keyOf(state.id));
       this.notifyDestroyed(state, 'destroy');
     }
     ownValue(this.request, 'session', undefined);
@@ -206,7 +209,7 @@ export class RequestSession implements SessionBackend, SessionAtResponse {
     if (events.wants('destroyed')) {
       const event = this.manager.eventOf(state.id, state.tracker.loaded, reason);
       // a forwarded session is stored at its own key, the id of the event (never the raw id the client holds)
-      if (this.forwarded?.state === state) event.id = this.forwarded.storeKey;
+      if (this.isForwarded(state)) event.id = this.forwarded!.storeKey;
       events.notify('destroyed', event);
     }
   }
@@ -284,7 +287,7 @@ export class RequestSession implements SessionBackend, SessionAtResponse {
   private saveNow(plan: SavePlan): boolean {
     if (plan.error !== undefined) throw plan.error;
     const { manager, state } = this;
-    if (manager.checks.beforeSave || this.userChange() || this.forwarded) return false;
+    if (manager.checks.beforeSave || this.userChange() || this.isForwarded(state)) return false;
     const { change, expiresAt, now } = this.changeOf(plan);
     const applied = manager.store.applyNow(state.id, change, expiresAt);
     if (applied === undefined) return false;
@@ -395,7 +398,7 @@ export class RequestSession implements SessionBackend, SessionAtResponse {
   applyCookie(stored: boolean): string | undefined {
     const { response, request, state } = this;
     if (this.cookieApplied) return undefined;
-    if (this.forwarded?.state === state) {
+    if (this.isForwarded(state)) {
       // the client holds the old id; the new one is not known here, and a clearing cookie would sign it out
       if (tracing)
         this.note(`no cookie for session ${traceId(state.id)}: it was forwarded (regenerateGrace)`);
