@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
+import expressSession from 'express-session';
 import { SessionConfigError, defineSessionConfig, session } from '../src';
 import type { SessionOptions } from '../src';
 import { resolveConfig } from '../src/config/options';
@@ -68,6 +69,39 @@ describe('options checked at start-up', () => {
     );
     assert.throws(() => resolveConfig({ cookie: { maxAge: -1 }, secret: strongSecret }), /cookie.maxAge/);
     assert.throws(() => resolveConfig({ maxSize: 0, secret: strongSecret }), /maxSize/);
+  });
+
+  it('reads regenerateGrace as a duration, off by default, and refuses one that is unreadable or over 5 minutes', () => {
+    assert.equal(resolveConfig({ secret: strongSecret }).regenerateGraceMs, undefined);
+    assert.equal(
+      resolveConfig({ secret: strongSecret, regenerateGrace: false }).regenerateGraceMs,
+      undefined,
+    );
+    assert.equal(resolveConfig({ secret: strongSecret, regenerateGrace: '10s' }).regenerateGraceMs, 10_000);
+    assert.equal(resolveConfig({ secret: strongSecret, regenerateGrace: 3 }).regenerateGraceMs, 3000);
+    assert.equal(resolveConfig({ secret: strongSecret, regenerateGrace: '5m' }).regenerateGraceMs, 300_000);
+    for (const unreadable of [0, -1, 'soon']) {
+      assert.throws(
+        () => resolveConfig({ secret: strongSecret, regenerateGrace: unreadable }),
+        (error: unknown) =>
+          error instanceof SessionConfigError && /Option regenerateGrace is .*'90s'/.test(error.message),
+      );
+    }
+    assert.throws(
+      () => resolveConfig({ secret: strongSecret, regenerateGrace: '1h' }),
+      (error: unknown) =>
+        error instanceof SessionConfigError &&
+        /regenerateGrace is "1h"; write at most '5m'.*planted it before the sign-in/.test(error.message),
+    );
+  });
+
+  it('refuses regenerateGrace with an express-session store, which cannot hold its forwardings', () => {
+    const store = new expressSession.MemoryStore();
+    assert.throws(
+      () => session({ secret: strongSecret, logger: quietLogger, store, regenerateGrace: '10s' }),
+      (error: unknown) =>
+        error instanceof SessionConfigError && /regenerateGrace needs a Keyv store/.test(error.message),
+    );
   });
 
   it('refuses a missing or short secret in production', () => {

@@ -24,6 +24,7 @@ import { unreadableSession } from './store/contract';
 import { trace, traceError, traceId, tracing } from './trace';
 import type { SessionEvents } from './events';
 import { storeKeyOf } from './session/ids';
+import { ForwardedSession, RegenerateGrace } from './store/regenerate-grace';
 
 export type { SessionRequest } from './request/request-session';
 
@@ -51,6 +52,8 @@ export class SessionManager {
   private keyvView: Keyv | undefined;
   /** The settings of a cookie made from the options: a session whose cookie differs keeps its own. */
   private readonly defaultCookieSettings: string;
+  /** Option regenerateGrace: forwardings from regenerated ids to their new sessions. */
+  readonly grace: RegenerateGrace | undefined;
 
   constructor(
     readonly config: ResolvedSessionConfig,
@@ -62,6 +65,7 @@ export class SessionManager {
     this.defaultCookieSettings = new Cookie(config.cookie).settings();
     this.sessionStore = new SessionStoreApi(this);
     this.warnings = new MisconfigurationWarnings(config.logger);
+    this.grace = config.regenerateGraceMs ? new RegenerateGrace(store, config.regenerateGraceMs) : undefined;
   }
 
   /** The sessions as a Keyv (`handler.store`); the request path never goes through it. */
@@ -116,7 +120,8 @@ export class SessionManager {
     }
     if (this.store.readsNow && !this.checks.afterLoad) {
       const record = this.loadNow(cookieId.id);
-      if (record !== notNow) {
+      // no session under the id: within a regenerate grace window it may be forwarded, which takes a wait
+      if (record !== notNow && (record !== undefined || !this.grace)) {
         this.begin(request, slot, cookieId, record);
         return undefined;
       }
@@ -128,13 +133,15 @@ export class SessionManager {
     request: SessionRequest,
     slot: RequestSlot,
     cookieId: { id: string; signedWithCurrentSecret: boolean; byHeader?: boolean },
-    record: IncomingSession['record'],
+    record: IncomingSession['record'] | ForwardedSession,
   ): void {
+    const forwarded = record instanceof ForwardedSession ? record : undefined;
     const incoming: IncomingSession = {
       id: cookieId.id,
       resign: !cookieId.signedWithCurrentSecret,
-      record,
+      record: forwarded ? forwarded.record : (record as IncomingSession['record']),
       byHeader: cookieId.byHeader === true,
+      storeKey: forwarded?.storeKey,
     };
     new RequestSession(this, request, slot, incoming);
   }
@@ -195,12 +202,12 @@ export class SessionManager {
     return record;
   }
 
-  /** The session stored under an id, unless it expired (it is then removed) or fails the schema. */
-  async readLive(sessionId: string): Promise<SessionRecord | undefined> {
-    const stored = await this.store.readSession(sessionId);
+  /** The session stored under an id (or at `key`), unless it expired (it is then removed) or fails the schema. */
+  async readLive(sessionId: string, key = this.store.keyOf(sessionId)): Promise<SessionRecord | undefined> {
+    const stored = await this.store.readSession(sessionId, key);
     const record = this.unexpired(sessionId, stored);
     if (record === 'expired') {
-      await this.removeSession(sessionId, (stored as SessionRecord).data).catch(() => undefined);
+      await this.removeSession(sessionId, (stored as SessionRecord).data, key).catch(() => undefined);
       return undefined;
     }
     if (record === undefined) return undefined;
@@ -231,10 +238,14 @@ export class SessionManager {
     return record;
   }
 
-  /** The live record under the cookie's id; 'anonymous' when the store failed and the options allow that. */
-  private async load(sessionId: string): Promise<SessionRecord | 'anonymous' | undefined> {
+  /**
+   * The live record under the cookie's id, or within a regenerate grace window the session the id was
+   * regenerated into; 'anonymous' when the store failed and the options allow that.
+   */
+  private async load(sessionId: string): Promise<SessionRecord | ForwardedSession | 'anonymous' | undefined> {
     try {
-      return await this.readLive(sessionId);
+      const record = await this.readLive(sessionId);
+      return record === undefined && this.grace ? await this.readForwarded(sessionId) : record;
     } catch (error) {
       if (!(error instanceof SessionStoreUnavailableError)) throw error;
       if (tracing) {
@@ -254,11 +265,29 @@ export class SessionManager {
     }
   }
 
-  /** Removes a session from the store, then from its user's index; true when it was still stored. */
-  async removeSession(sessionId: string, storedData: SessionDataRecord | undefined): Promise<boolean> {
-    const existed = await this.store.remove(sessionId);
+  /** The session a regenerated id leads to while its grace window is open. */
+  private async readForwarded(sessionId: string): Promise<ForwardedSession | undefined> {
+    const storeKey = await this.grace!.forwardedKey(this.store.keyOf(sessionId));
+    const record = storeKey === undefined ? undefined : await this.readLive(sessionId, storeKey);
+    if (tracing && storeKey !== undefined) {
+      trace(
+        record
+          ? `session ${traceId(sessionId)} was regenerated into ${storeKey}: served that session (regenerateGrace)`
+          : `session ${traceId(sessionId)} was regenerated into ${storeKey}, which is gone: a new session`,
+      );
+    }
+    return record && new ForwardedSession(record, storeKey!);
+  }
+
+  /** Removes a session (stored under its id, or at `key`) from the store, then from its user's index; true when it was still stored. */
+  async removeSession(
+    sessionId: string,
+    storedData: SessionDataRecord | undefined,
+    key = this.store.keyOf(sessionId),
+  ): Promise<boolean> {
+    const existed = await this.store.removeKey(key);
     const user = this.userIndex?.userOf(storedData);
-    if (user !== undefined) await this.userIndex!.unlink(user, this.store.keyOf(sessionId));
+    if (user !== undefined) await this.userIndex!.unlink(user, key);
     return existed;
   }
 

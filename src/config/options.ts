@@ -177,6 +177,12 @@ export interface SessionOptions extends SessionStoreOptions {
   maxSessionsPerUser?: number;
   /** A sign-in beyond `maxSessionsPerUser`: sign out the user's least recently used sessions (default), or refuse it (403). */
   onSessionLimit?: 'revoke-oldest' | 'refuse';
+  /**
+   * For this long after `regenerate()`, a request still carrying the old id (sent in parallel with a sign-in)
+   * is served the new session instead of an empty one. Off by default; at most 5 minutes. Within the window
+   * whoever holds the old id is served the new session: see "Grace window after regenerate" in the README.
+   */
+  regenerateGrace?: Duration | false;
 }
 
 export interface ResolvedSessionConfig {
@@ -207,6 +213,8 @@ export interface ResolvedSessionConfig {
   userKey: string | undefined;
   maxSessionsPerUser: number;
   onSessionLimit: 'revoke-oldest' | 'refuse';
+  /** Option regenerateGrace in milliseconds; undefined: off. */
+  regenerateGraceMs: number | undefined;
   logger: SessionLogger;
 }
 
@@ -254,6 +262,7 @@ const knownOptions: Record<keyof SessionOptions, true> = {
   maxSessionsPerUser: true,
   encryption: true,
   onSessionLimit: true,
+  regenerateGrace: true,
 };
 
 /** The edit distance between two option names, ignoring case. */
@@ -415,6 +424,22 @@ function positiveInteger(name: string, value: number | undefined, fallback: numb
   return value;
 }
 
+/** The longest regenerateGrace: the window is one where an id planted before a sign-in is served the signed-in session. */
+const longestRegenerateGraceMs = 5 * 60_000;
+
+function regenerateGraceOf(value: Duration | false | undefined): number | undefined {
+  if (value === undefined || value === false) return undefined;
+  const milliseconds = durationOption('regenerateGrace', value, 0);
+  if (milliseconds > longestRegenerateGraceMs) {
+    throw new SessionConfigError(
+      `Option regenerateGrace is ${JSON.stringify(value)}; write at most '5m', better a few seconds such as '10s': ` +
+        'within the window, whoever holds the old session id (an attacker may have planted it before the sign-in) ' +
+        'is served the signed-in session.',
+    );
+  }
+  return milliseconds;
+}
+
 const defaultCookie: SessionCookieOptions = { httpOnly: true, secure: 'auto', sameSite: 'lax', path: '/' };
 
 const cookieAttributeHints: Record<string, string> = {
@@ -526,6 +551,7 @@ export function resolveConfig(options: SessionOptions = {}): ResolvedSessionConf
     storeTimeoutMs: durationOption('storeTimeout', options.storeTimeout, '5s'),
     userKey: checkUserKey(options.userKey),
     ...sessionLimitOf(options),
+    regenerateGraceMs: regenerateGraceOf(options.regenerateGrace),
     logger,
   };
 }

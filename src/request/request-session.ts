@@ -47,6 +47,8 @@ export interface IncomingSession {
   record: SessionRecord | 'anonymous' | undefined;
   /** The id came in the session header (option `header`): the answer goes there too, not in a cookie. */
   byHeader?: boolean;
+  /** The id was regenerated and `record` is the new session, stored at this key (option `regenerateGrace`). */
+  storeKey?: string | undefined;
 }
 
 /**
@@ -74,6 +76,11 @@ export class RequestSession implements SessionBackend, SessionAtResponse {
   private traced?: string;
   /** The at-rest id `regenerate()` replaced, while its 'regenerated' event waits for the new session's save. */
   private regeneratedFrom?: string;
+  /**
+   * The session the request's regenerated id was forwarded to (option `regenerateGrace`): its state and its
+   * store key, which is not the hash of the id the client holds. No cookie is sent for it.
+   */
+  private forwarded?: { state: SessionState; storeKey: string };
 
   readonly response: ServerResponse;
   /** The cookie attributes of this request (the `cookie` option, or what its function returned). */
@@ -100,6 +107,8 @@ export class RequestSession implements SessionBackend, SessionAtResponse {
     const loaded = record !== undefined && record !== 'anonymous' ? record : undefined;
     this.phase = record === 'anonymous' ? 'anonymous' : loaded ? 'loaded' : 'new';
     this.state = this.newState(loaded && incoming?.id, loaded);
+    if (loaded && incoming?.storeKey !== undefined)
+      this.forwarded = { state: this.state, storeKey: incoming.storeKey };
     this.session = createSession(this.state);
     // an own property, as express-session's: `delete request.session` unsets it
     showSession(request, slot, this.session);
@@ -110,6 +119,16 @@ export class RequestSession implements SessionBackend, SessionAtResponse {
   /** What `request.sessionID` reads: the session's id, or what the app assigned to it. */
   sessionIdValue(): unknown {
     return this.replacedId === undefined ? this.state.id : this.replacedId.value;
+  }
+
+  /** Whether a state is the session this request's regenerated id was forwarded to. */
+  private isForwarded(state: SessionState): boolean {
+    return this.forwarded !== undefined && this.forwarded.state === state;
+  }
+
+  /** Where a state's session is stored: under the hash of its id, unless it was forwarded. */
+  private storeKeyOf(state: SessionState): string {
+    return this.isForwarded(state) ? this.forwarded!.storeKey : this.manager.store.keyOf(state.id);
   }
 
   /** The state of a session loaded from the store, or of a new one. */
@@ -144,10 +163,13 @@ export class RequestSession implements SessionBackend, SessionAtResponse {
    */
   async regenerate(_session: unknown, keepData: boolean): Promise<SessionOf<object>> {
     const previous = this.state;
+    const previousKey = this.storeKeyOf(previous);
     const stillStored =
-      previous.isNew || (await this.manager.removeSession(previous.id, previous.tracker.loaded));
+      previous.isNew || (await this.manager.removeSession(previous.id, previous.tracker.loaded, previousKey));
     this.phase = 'regenerated';
     this.state = this.newState();
+    if (this.manager.grace && !previous.isNew && stillStored)
+      await this.manager.grace.forward(previousKey, this.manager.store.keyOf(this.state.id));
     if (stillInDevelopment()) previous.warnOnWrite = 'regenerate';
     if (keepData && stillStored) {
       for (const key of previous.tracker.keys()) this.state.tracker.write(key, previous.tracker.peek(key));
@@ -162,7 +184,8 @@ export class RequestSession implements SessionBackend, SessionAtResponse {
     this.session = createSession(this.state);
     showSession(this.request, this.slot, this.session);
     // told once the new session is stored, so that the event has the user a sign-in puts in it (passport does)
-    if (this.manager.events.wants('regenerated')) this.regeneratedFrom ??= storeKeyOf(previous.id);
+    if (this.manager.events.wants('regenerated'))
+      this.regeneratedFrom ??= this.isForwarded(previous) ? previousKey : storeKeyOf(previous.id);
     return this.session;
   }
 
@@ -179,7 +202,8 @@ export class RequestSession implements SessionBackend, SessionAtResponse {
   async destroy(): Promise<void> {
     const { state } = this;
     if (!state.isNew) {
-      await this.manager.removeSession(state.id, state.tracker.loaded);
+      await this.manager.removeSession(state.id, state.tracker.loaded, this.storeKeyOf(state));
+      if (this.isForwarded(state)) await this.manager.grace!.forget(this.manager.store.keyOf(state.id));
       this.notifyDestroyed(state, 'destroy');
     }
     showSession(this.request, this.slot, undefined);
@@ -192,7 +216,10 @@ export class RequestSession implements SessionBackend, SessionAtResponse {
   private notifyDestroyed(state: SessionState, reason: 'destroy' | 'unset'): void {
     const { events } = this.manager;
     if (events.wants('destroyed')) {
-      events.notify('destroyed', this.manager.eventOf(state.id, state.tracker.loaded, reason));
+      const event = this.manager.eventOf(state.id, state.tracker.loaded, reason);
+      // a forwarded session is stored at its own key, the id of the event (never the raw id the client holds)
+      if (this.isForwarded(state)) event.id = this.forwarded!.storeKey;
+      events.notify('destroyed', event);
     }
   }
 
@@ -219,7 +246,7 @@ export class RequestSession implements SessionBackend, SessionAtResponse {
 
   async reload(): Promise<void> {
     const { state } = this;
-    const record = state.isNew ? undefined : await this.manager.readLive(state.id);
+    const record = state.isNew ? undefined : await this.manager.readLive(state.id, this.storeKeyOf(state));
     if (!record) throw new SessionError('failed to load session', 500);
     state.tracker.reset(record.data, record.json);
     state.lastSeenAt = record.meta.lastSeenAt;
@@ -251,10 +278,10 @@ export class RequestSession implements SessionBackend, SessionAtResponse {
     await manager.checks.beforeSave?.(state.tracker.data);
     const users = this.userChange();
     const { change, expiresAt, now } = this.changeOf(plan);
-    const key = manager.store.keyOf(state.id);
+    const key = this.storeKeyOf(state);
     const userAgent = this.request.headers['user-agent'];
     if (users?.after !== undefined) await manager.userIndex!.add(users.after, key, userAgent);
-    if ((await manager.store.apply(state.id, change, expiresAt)) === 'gone') {
+    if ((await manager.store.apply(state.id, change, expiresAt, key)) === 'gone') {
       if (tracing) this.traceGone();
       return;
     }
@@ -269,7 +296,7 @@ export class RequestSession implements SessionBackend, SessionAtResponse {
   private saveNow(plan: SavePlan): boolean {
     if (plan.error !== undefined) throw plan.error;
     const { manager, state } = this;
-    if (manager.checks.beforeSave || this.userChange()) return false;
+    if (manager.checks.beforeSave || this.userChange() || this.isForwarded(state)) return false;
     const { change, expiresAt, now } = this.changeOf(plan);
     const applied = manager.store.applyNow(state.id, change, expiresAt);
     if (applied === undefined) return false;
@@ -344,7 +371,7 @@ export class RequestSession implements SessionBackend, SessionAtResponse {
       return {
         dataAtRisk: true,
         commit: async () => {
-          await this.manager.removeSession(state.id, state.tracker.loaded);
+          await this.manager.removeSession(state.id, state.tracker.loaded, this.storeKeyOf(state));
           this.phase = 'destroyed';
           this.notifyDestroyed(state, 'unset');
         },
@@ -384,6 +411,12 @@ export class RequestSession implements SessionBackend, SessionAtResponse {
   applyCookie(stored: boolean): string | undefined {
     const { response, request, state } = this;
     if (this.cookieApplied) return undefined;
+    if (this.isForwarded(state)) {
+      // the client holds the old id; the new one is not known here, and a clearing cookie would sign it out
+      if (tracing)
+        this.note(`no cookie for session ${traceId(state.id)}: it was forwarded (regenerateGrace)`);
+      return undefined;
+    }
     if (response.headersSent) {
       if (tracing)
         this.note(`no cookie for session ${traceId(state.id)}: the headers were sent before it could be set`);

@@ -97,9 +97,9 @@ export class GuardedStore {
     return this.readKey(this.keyOf(sessionId));
   }
 
-  /** The session stored under an id, or unreadableSession for a corrupt or foreign value (reported once). */
-  readSession(sessionId: string): Promise<ReadResult> {
-    return this.readStored(this.keyOf(sessionId));
+  /** The session stored under an id (or at `key`), or unreadableSession for a corrupt or foreign value (reported once). */
+  readSession(sessionId: string, key = this.keyOf(sessionId)): Promise<ReadResult> {
+    return this.readStored(key);
   }
 
   /** The store is in this process and reads at once (`readSessionNow`). */
@@ -126,8 +126,12 @@ export class GuardedStore {
     });
   }
 
-  apply(sessionId: string, change: SessionChange, expiresAt: number): Promise<ApplyResult> {
-    const key = this.keyOf(sessionId);
+  apply(
+    sessionId: string,
+    change: SessionChange,
+    expiresAt: number,
+    key = this.keyOf(sessionId),
+  ): Promise<ApplyResult> {
     return this.call(() => this.store.apply(key, change, expiresAt), true);
   }
 
