@@ -145,10 +145,17 @@ export class RedisConnection extends EventEmitter {
   /** Runs one command about `key` (which routes it on a cluster), failing when Redis does not answer in time. */
   send<T>(key: string | undefined, args: string[]): Promise<T> {
     const route = this.madeRoute;
-    const sent =
-      route?.client.isReady === true
-        ? route.send<T>(key, args)
-        : this.ready().then((ready) => ready.send<T>(key, args));
+    if (route?.client.isReady === true) return this.bounded(route.send<T>(key, args));
+    // loading the redis package (about a second on a loaded machine) is not Redis's answer time
+    if (!route && !this.appClient) {
+      return (this.route ??= this.createRoute()).then(() =>
+        this.bounded(this.ready().then((ready) => ready.send<T>(key, args))),
+      );
+    }
+    return this.bounded(this.ready().then((ready) => ready.send<T>(key, args)));
+  }
+
+  private bounded<T>(sent: Promise<T>): Promise<T> {
     return withDeadline(
       sent,
       this.commandTimeoutMs,
@@ -166,11 +173,8 @@ export class RedisConnection extends EventEmitter {
 
   /** Every Redis key matching `pattern`, a SCAN page at a time on each node (each master of a cluster). */
   async *scan(pattern: string): AsyncGenerator<string[], void> {
-    const nodes = await withDeadline(
-      this.ready().then((route) => route.nodes()),
-      this.commandTimeoutMs,
-      () => `Redis at ${this.displayUrl} did not answer within ${this.commandTimeoutMs} ms`,
-    );
+    if (!this.appClient) await (this.route ??= this.createRoute());
+    const nodes = await this.bounded(this.ready().then((route) => route.nodes()));
     for (const node of nodes) {
       let cursor = '0';
       do {
