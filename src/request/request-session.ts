@@ -73,7 +73,7 @@ export class RequestSession implements SessionBackend, SessionAtResponse {
   /** The last line traced, so that asking again at the end (after the first byte) does not repeat it. */
   private traced?: string;
 
-  readonly response: ServerResponse;
+  readonly response: ServerResponse | undefined;
   /** The cookie attributes of this request (the `cookie` option, or what its function returned). */
   readonly cookieOptions: SessionCookieOptions;
   /** The middleware's `next`, for errors that come after the response (express-session passes those too). */
@@ -99,7 +99,7 @@ export class RequestSession implements SessionBackend, SessionAtResponse {
     // an own property, as express-session's: `delete request.session` unsets it
     ownValue(request, 'session', this.session);
     slot.current = this;
-    hookResponse(this.response, this);
+    if (this.response) hookResponse(this.response, this);
   }
 
   /** What `request.sessionID` reads: the session's id, or what the app assigned to it. */
@@ -368,7 +368,7 @@ export class RequestSession implements SessionBackend, SessionAtResponse {
   /** Sets the session's Set-Cookie header if this response needs one; `stored`: the session is (being) stored. */
   applyCookie(stored: boolean): string | undefined {
     const { response, request, state } = this;
-    if (this.cookieApplied) return undefined;
+    if (this.cookieApplied || !response) return undefined;
     if (response.headersSent) {
       if (tracing)
         this.note(`no cookie for session ${traceId(state.id)}: the headers were sent before it could be set`);
@@ -408,7 +408,7 @@ export class RequestSession implements SessionBackend, SessionAtResponse {
       );
     }
     if (decision === undefined) return undefined;
-    if (config.header) this.applyHeader(config.header.name, decision);
+    if (config.header) this.applyHeader(response, config.header.name, decision);
     if (!sendsCookie) return undefined;
     let header: string;
     if (decision === 'session') {
@@ -426,12 +426,12 @@ export class RequestSession implements SessionBackend, SessionAtResponse {
   }
 
   /** The session header (option `header`): the signed id of a new or regenerated session, empty when it is gone. */
-  private applyHeader(name: string, decision: 'session' | 'clear'): void {
+  private applyHeader(response: ServerResponse, name: string, decision: 'session' | 'clear'): void {
     const { state } = this;
     if (decision === 'clear') {
-      if (this.byHeader) this.response.setHeader(name, '');
+      if (this.byHeader) response.setHeader(name, '');
     } else if (state.idChanged || this.resign) {
-      this.response.setHeader(name, signSessionId(state.id, this.manager.config.secrets[0]));
+      response.setHeader(name, signSessionId(state.id, this.manager.config.secrets[0]));
     }
     if (this.byHeader || this.manager.config.header?.cookie === false) state.idChanged = false;
   }
@@ -463,11 +463,11 @@ export class RequestSession implements SessionBackend, SessionAtResponse {
       'routing-controllers-session: the session could not be touched or stored',
       error,
     );
-    const { next } = this;
+    const { next, response } = this;
     // The client has its answer already: the store's own error, as express-session passes it.
     const reported =
       error instanceof SessionStoreUnavailableError && error.cause !== undefined ? error.cause : error;
-    if (next) this.response.once('finish', () => next(reported));
+    if (next && response) response.once('finish', () => next(reported));
   }
 
   /**
@@ -485,6 +485,6 @@ export class RequestSession implements SessionBackend, SessionAtResponse {
       'routing-controllers-session: the response failed while the session was saved',
       error,
     );
-    renderSessionError(this.response, error);
+    if (this.response) renderSessionError(this.response, error);
   }
 }
