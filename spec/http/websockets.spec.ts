@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
-import type { IncomingMessage, Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket as NetSocket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import express from 'express';
@@ -12,8 +12,8 @@ import { Server as SocketIoServer } from 'socket.io';
 import type { Socket as SocketIoServerSocket } from 'socket.io';
 import { io as socketIoClient } from 'socket.io-client';
 import type { Socket as SocketIoClient } from 'socket.io-client';
-import type { LoadedSession, SessionHandler, SessionOptions } from '../../src';
-import { SessionStoreUnavailableError, session } from '../../src';
+import type { LoadedSession, NextFunction, SessionHandler, SessionOptions } from '../../src';
+import { SessionStoreUnavailableError, createSessionMiddleware, session } from '../../src';
 import { sessionCookieOf } from '../helpers/app';
 import { SwitchableStore } from '../helpers/switchable-store';
 import { quietLogger, storesUnderTest, testSecret } from '../helpers/stores';
@@ -55,11 +55,11 @@ class SocketApp {
   readonly server: Server;
   readonly wss = new WebSocketServer({ noServer: true });
   readonly io: SocketIoServer;
-  /** What the `connection` listener's own `loadSession` resolved to is the session `upgrade` loaded. */
-  readonly sameSessionInConnection: boolean[] = [];
+  /** Whether each `connection` listener's own `loadSession` resolved to `request.session`. */
+  private readonly sameSessionInConnection: boolean[] = [];
   private readonly clients: Array<WebSocket | SocketIoClient> = [];
 
-  constructor(readonly handler: SessionHandler) {
+  constructor(readonly handler: SessionParts) {
     const app = express();
     app.use(handler);
     app.post('/sign-in/:user', (request: Request, response: Response) => {
@@ -101,10 +101,19 @@ class SocketApp {
     this.io.engine.use(handler);
     this.io.engine.use(countHandshakes);
     this.io.on('connection', (socket: SocketIoServerSocket) => {
+      void handler.loadSession(socket.request).then((loaded) => {
+        this.sameSessionInConnection.push(loaded === sessionOf(socket.request));
+      });
       socket.on('session', (command: Command, answer: (result: Answer) => void) => {
         void perform(sessionOf(socket.request)!, command).then(answer);
       });
     });
+  }
+
+  /** True when every connection since the last call got `request.session` from its `loadSession`. */
+  connectionsGotTheSameSession(): boolean {
+    const checks = this.sameSessionInConnection.splice(0);
+    return checks.length > 0 && checks.every(Boolean);
   }
 
   async listen(): Promise<void> {
@@ -178,9 +187,22 @@ const dataOf = (answer: Answer) => {
   return answer.data;
 };
 
-function socketApp(options: SessionOptions): SocketApp {
-  const handler = session({ secret: testSecret, logger: quietLogger, userKey: 'userId', ...options });
-  const socketApp = new SocketApp(handler);
+/** The middleware and what the app calls besides: from `session()`, or from `createSessionMiddleware()`'s class. */
+type SessionParts = ((request: IncomingMessage, response: ServerResponse, next: NextFunction) => void) &
+  Pick<SessionHandler, 'loadSession' | 'revokeUserSessions'>;
+
+function middlewareClassParts(options: SessionOptions): SessionParts {
+  const SessionMiddleware = createSessionMiddleware(options);
+  const middleware = new SessionMiddleware();
+  return Object.assign(middleware.use.bind(middleware), {
+    loadSession: SessionMiddleware.loadSession,
+    revokeUserSessions: SessionMiddleware.revokeUserSessions,
+  });
+}
+
+function socketApp(options: SessionOptions, from: 'session()' | 'class' = 'session()'): SocketApp {
+  const all = { secret: testSecret, logger: quietLogger, userKey: 'userId', ...options };
+  const socketApp = new SocketApp(from === 'class' ? middlewareClassParts(all) : session(all));
   before(() => socketApp.listen());
   after(() => socketApp.close());
   return socketApp;
@@ -201,8 +223,8 @@ for (const store of storesUnderTest) {
       });
       assert.deepEqual(await app.storedData(cookie), { userId: 'ada', visits: 1 });
       assert.ok(
-        app.sameSessionInConnection.every(Boolean),
-        'loadSession in `connection` gave the same session',
+        app.connectionsGotTheSameSession(),
+        'loadSession in `connection`: the session `upgrade` loaded',
       );
     });
 
@@ -257,6 +279,10 @@ for (const store of storesUnderTest) {
         assert.deepEqual(dataOf(await askSocketIo(socket, { op: 'read' })), signedIn);
         await askSocketIo(socket, { op: 'set', key: 'visits', value: 5 });
         assert.deepEqual(await app.storedData(cookie), { ...signedIn, visits: 5 });
+        assert.ok(
+          app.connectionsGotTheSameSession(),
+          'loadSession(socket.request) is socket.request.session',
+        );
         socket.disconnect();
       });
 
@@ -284,6 +310,30 @@ for (const store of storesUnderTest) {
     });
   });
 }
+
+describe("createSessionMiddleware()'s class: SessionMiddleware.loadSession(request)", () => {
+  const app = socketApp({ driver: 'memory' }, 'class');
+
+  it("loads the handshake's session; save() stores, reload() rejects after a revoke", async () => {
+    const cookie = await app.signIn('ada');
+    const { ws } = await app.openWs({ cookie });
+    await askWs(ws, { op: 'set', key: 'visits', value: 2 });
+    assert.deepEqual(await app.storedData(cookie), { userId: 'ada', visits: 2 });
+    await supertest(app.server).post('/sign-out-everywhere/ada').expect(200);
+    assert.deepEqual(await askWs(ws, { op: 'reload' }), { error: 'failed to load session' });
+  });
+});
+
+describe('loadSession with the session id in a header (option header)', () => {
+  const app = socketApp({ driver: 'memory', header: { name: 'X-Session-Id', cookie: false } });
+
+  it("reads the id from the handshake's header", async () => {
+    const signedIn = await supertest(app.server).post('/sign-in/ada').expect(200);
+    const sessionId = signedIn.headers['x-session-id'] as string;
+    const { ws } = await app.openWs({ 'X-Session-Id': sessionId });
+    assert.deepEqual(dataOf(await askWs(ws, { op: 'read' })), { userId: 'ada', visits: 0 });
+  });
+});
 
 describe('WebSockets when the store is down', () => {
   const store = new SwitchableStore();
