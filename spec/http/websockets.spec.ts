@@ -303,6 +303,13 @@ for (const store of storesUnderTest) {
       assert.equal((await app.storedData(cookie)).handshakes, 1, 'no response ends a WebSocket handshake');
     });
 
+    it('sends the cookie of a new session with a long-polling handshake, an HTTP response', async () => {
+      const handshake = await supertest(app.server).get('/socket.io/?EIO=4&transport=polling').expect(200);
+      const cookie = sessionCookieOf(handshake);
+      assert.ok(cookie, 'the handshake changed the new session: it is stored and its cookie sent');
+      assert.deepEqual(await app.storedData(cookie), { handshakes: 1 });
+    });
+
     it('connects without a cookie: an empty session', async () => {
       const socket = await app.openSocketIo('', 'websocket');
       assert.deepEqual(dataOf(await askSocketIo(socket, { op: 'read' })), { handshakes: 1 });
