@@ -345,6 +345,7 @@ describe('loadSession with the session id in a header (option header)', () => {
 describe('WebSockets when the store is down', () => {
   const store = new SwitchableStore();
   const app = socketApp({ store });
+  const anonymousApp = socketApp({ store, onStoreError: 'anonymous' });
 
   it('loadSession rejects with the store error: the handshake is refused and the process goes on', async () => {
     const cookie = await app.signIn('ada');
@@ -359,6 +360,20 @@ describe('WebSockets when the store is down', () => {
     }
     const { ws } = await app.openWs({ cookie });
     assert.equal(dataOf(await askWs(ws, { op: 'read' })).userId, 'ada');
+  });
+
+  it("with onStoreError: 'anonymous', gives the socket an empty session that save() does not store", async () => {
+    const cookie = await anonymousApp.signIn('linus');
+    store.mode = 'failing';
+    let answer: Answer;
+    try {
+      const { ws } = await anonymousApp.openWs({ cookie });
+      answer = await askWs(ws, { op: 'set', key: 'visits', value: 3 });
+    } finally {
+      store.mode = 'up';
+    }
+    assert.deepEqual(dataOf(answer), { visits: 3 });
+    assert.deepEqual(await anonymousApp.storedData(cookie), { userId: 'linus', visits: 0 });
   });
 
   it('refuses a socket.io handshake whose session cannot be loaded, and serves the next one', async () => {
