@@ -22,6 +22,7 @@ import memoryStore = require('./stores/memory');
 import expressSession = require('./stores/express-session');
 import storeApi = require('./stores/session-store-api');
 import events = require('./events');
+import loadSession = require('./request/load-session');
 
 /** Express (or bare Node) middleware: `app.use(session({ secret, driver: 'file' }))`. */
 function session(options?: api.SessionOptions): api.SessionHandler {
@@ -55,6 +56,8 @@ namespace session {
   export import SessionMiddlewareClass = middleware.SessionMiddlewareClass;
   export import NextFunction = middleware.NextFunction;
   export import UserSessions = middleware.UserSessions;
+  export import SessionLoader = middleware.SessionLoader;
+  export import LoadedSession = loadSession.LoadedSession;
   export import UserSessionInfo = userIndex.UserSessionInfo;
   export import SessionValueOptions = decorators.SessionValueOptions;
   export import SessionOptions = config.SessionOptions;

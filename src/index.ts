@@ -3,7 +3,14 @@ import { session } from './middleware';
 
 export default session;
 export { session, createSessionMiddleware } from './middleware';
-export type { SessionHandler, SessionMiddlewareClass, NextFunction, UserSessions } from './middleware';
+export type {
+  SessionHandler,
+  SessionMiddlewareClass,
+  NextFunction,
+  UserSessions,
+  SessionLoader,
+} from './middleware';
+export type { LoadedSession } from './request/load-session';
 export type { UserSessionInfo } from './store/user-index';
 export { SessionEvents } from './events';
 export type { SessionEvent, SessionEventName } from './events';

@@ -10,6 +10,7 @@ import type { SessionRecord } from './store/record';
 import type { UserSessionIndex } from './store/user-index';
 import { attachSlot, originalPathOf, slotOf } from './request/accessors';
 import { prepareResponse } from './request/response-hooks';
+import { hookableResponseOf } from './request/load-session';
 import { MisconfigurationWarnings } from './request/misconfiguration';
 import type { RequestSlot } from './request/accessors';
 import { addBeside, runsBeside } from './request/named-sessions';
@@ -78,10 +79,11 @@ export class SessionManager {
    * Puts the session on `request.session` and arranges for it to be saved before the response ends.
    * With a valid cookie the record is loaded first (a promise); without one nothing is read, and the new
    * session is only built if the request touches `request.session` (undefined is returned: no await).
+   * Without a response to hook (a WebSocket handshake, `loadSession()`) only `session.save()` writes.
    */
   attach(
     request: SessionRequest,
-    response: ServerResponse,
+    response: ServerResponse | undefined,
     next?: (error?: unknown) => void,
   ): Promise<void> | undefined {
     // a session middleware with another name keeps its session beside the first one's (named-sessions.ts)
@@ -103,11 +105,12 @@ export class SessionManager {
       if (tracing) trace(`no session: the store ${this.store.name} says it is disconnected`);
       return undefined;
     }
-    prepareResponse(response);
+    const answered = hookableResponseOf(request, response);
+    if (answered) prepareResponse(answered);
     const headerId = config.header && readHeaderSessionId(request, config.header.name, config.secrets);
     const cookieId = headerId || readSessionId(request, config.name, config.secrets);
     if (!cookieId && (tracing || this.events.wants('rejected'))) this.noValidCookie(request);
-    const slot: RequestSlot = { owner: this, next, response, cookieOptions, lazy: !cookieId };
+    const slot: RequestSlot = { owner: this, next, response: answered, cookieOptions, lazy: !cookieId };
     if (main) addBeside(main, slot);
     else attachSlot(request, slot);
     if (!cookieId) {

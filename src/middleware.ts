@@ -15,6 +15,8 @@ import type { UserSessionInfo } from './store/user-index';
 import { UserSessionIndex } from './store/user-index';
 import { userIndexLifetime } from './config/lifetime';
 import { SessionEvents } from './events';
+import type { LoadedSession } from './request/load-session';
+import { loadSession } from './request/load-session';
 
 export type NextFunction = (error?: unknown) => void;
 
@@ -29,8 +31,19 @@ export interface UserSessions {
   revokeUserSessions(userId: string | number, options?: { except?: string }): Promise<number>;
 }
 
+/** Sessions outside an Express route, on the handler and the middleware class. */
+export interface SessionLoader {
+  /**
+   * The session of a WebSocket handshake (ws's `upgrade` or `connection`), from the request's cookie (or
+   * session header), also put on `request.session`. No cookie can be sent: a new session made here never
+   * reaches the client. Nothing is saved on its own: `save()` writes, `reload()` reads the store again (and
+   * rejects with "failed to load session" once the session is gone).
+   */
+  loadSession(request: IncomingMessage): Promise<LoadedSession>;
+}
+
 /** The request handler returned by `session()`: Express middleware that also runs on a bare Node server. */
-export interface SessionHandler extends UserSessions {
+export interface SessionHandler extends UserSessions, SessionLoader {
   (request: IncomingMessage, response: ServerResponse, next?: NextFunction): void;
   /** The Keyv that holds the sessions. */
   readonly store: Keyv;
@@ -97,7 +110,13 @@ export function session(options: SessionOptions = {}): SessionHandler {
   const manager = createManager(options);
   const handler = (request: IncomingMessage, response: ServerResponse, next?: NextFunction) =>
     runSessionMiddleware(manager, request, response, next);
-  return Object.assign(handler, { store: manager.keyv, events: manager.events }, userSessionsOf(manager));
+  const loader: SessionLoader = { loadSession: (request) => loadSession(manager, request) };
+  return Object.assign(
+    handler,
+    { store: manager.keyv, events: manager.events },
+    userSessionsOf(manager),
+    loader,
+  );
 }
 
 /** What routing-controllers' ExpressMiddlewareInterface asks of a middleware (routing-controllers is optional). */
@@ -106,7 +125,7 @@ export interface SessionMiddlewareInstance {
 }
 
 /** The class returned by `createSessionMiddleware()`, with its store and the user-session methods as static members. */
-export interface SessionMiddlewareClass extends UserSessions {
+export interface SessionMiddlewareClass extends UserSessions, SessionLoader {
   new (): SessionMiddlewareInstance;
   readonly store: Keyv;
   readonly events: SessionEvents;
@@ -126,6 +145,7 @@ export function createSessionMiddleware(options: SessionOptions = {}): SessionMi
     static readonly events = manager.events;
     static readonly listUserSessions = userSessions.listUserSessions;
     static readonly revokeUserSessions = userSessions.revokeUserSessions;
+    static readonly loadSession = (request: IncomingMessage) => loadSession(manager, request);
 
     use(request: IncomingMessage, response: ServerResponse, next: NextFunction): void {
       runSessionMiddleware(manager, request, response, next);

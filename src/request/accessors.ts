@@ -17,7 +17,8 @@ export interface SlotOwner {
 export interface RequestSlot {
   owner: SlotOwner;
   next: ((error?: unknown) => void) | undefined;
-  response: ServerResponse;
+  /** Undefined for a WebSocket handshake or `loadSession()`: nothing is sent, and only `session.save()` writes. */
+  response: ServerResponse | undefined;
   cookieOptions: SessionCookieOptions;
   /** The session is still to be built when the request first touches it (no cookie came with the request). */
   lazy: boolean;

@@ -82,7 +82,7 @@ export class RequestSession implements SessionBackend, SessionAtResponse {
    */
   private forwarded?: { state: SessionState; storeKey: string };
 
-  readonly response: ServerResponse;
+  readonly response: ServerResponse | undefined;
   /** The cookie attributes of this request (the `cookie` option, or what its function returned). */
   readonly cookieOptions: SessionCookieOptions;
   /** The middleware's `next`, for errors that come after the response (express-session passes those too). */
@@ -113,7 +113,7 @@ export class RequestSession implements SessionBackend, SessionAtResponse {
     // an own property, as express-session's: `delete request.session` unsets it
     showSession(request, slot, this.session);
     slot.current = this;
-    hookResponse(this.response, this);
+    if (this.response) hookResponse(this.response, this);
   }
 
   /** What `request.sessionID` reads: the session's id, or what the app assigned to it. */
@@ -410,7 +410,7 @@ export class RequestSession implements SessionBackend, SessionAtResponse {
   /** Sets the session's Set-Cookie header if this response needs one; `stored`: the session is (being) stored. */
   applyCookie(stored: boolean): string | undefined {
     const { response, request, state } = this;
-    if (this.cookieApplied) return undefined;
+    if (this.cookieApplied || !response) return undefined;
     if (this.isForwarded(state)) {
       // the client holds the old id; the new one is not known here, and a clearing cookie would sign it out
       if (tracing)
@@ -456,7 +456,7 @@ export class RequestSession implements SessionBackend, SessionAtResponse {
       );
     }
     if (decision === undefined) return undefined;
-    if (config.header) this.applyHeader(config.header.name, decision);
+    if (config.header) this.applyHeader(response, config.header.name, decision);
     if (!sendsCookie) return undefined;
     let header: string;
     if (decision === 'session') {
@@ -474,12 +474,12 @@ export class RequestSession implements SessionBackend, SessionAtResponse {
   }
 
   /** The session header (option `header`): the signed id of a new or regenerated session, empty when it is gone. */
-  private applyHeader(name: string, decision: 'session' | 'clear'): void {
+  private applyHeader(response: ServerResponse, name: string, decision: 'session' | 'clear'): void {
     const { state } = this;
     if (decision === 'clear') {
-      if (this.byHeader) this.response.setHeader(name, '');
+      if (this.byHeader) response.setHeader(name, '');
     } else if (state.idChanged || this.resign) {
-      this.response.setHeader(name, signSessionId(state.id, this.manager.config.secrets[0]));
+      response.setHeader(name, signSessionId(state.id, this.manager.config.secrets[0]));
     }
     if (this.byHeader || this.manager.config.header?.cookie === false) state.idChanged = false;
   }
@@ -511,11 +511,11 @@ export class RequestSession implements SessionBackend, SessionAtResponse {
       'routing-controllers-session: the session could not be touched or stored',
       error,
     );
-    const { next } = this;
+    const { next, response } = this;
     // The client has its answer already: the store's own error, as express-session passes it.
     const reported =
       error instanceof SessionStoreUnavailableError && error.cause !== undefined ? error.cause : error;
-    if (next) this.response.once('finish', () => next(reported));
+    if (next && response) response.once('finish', () => next(reported));
   }
 
   /**
@@ -533,6 +533,6 @@ export class RequestSession implements SessionBackend, SessionAtResponse {
       'routing-controllers-session: the response failed while the session was saved',
       error,
     );
-    renderSessionError(this.response, error);
+    if (this.response) renderSessionError(this.response, error);
   }
 }
