@@ -285,6 +285,7 @@ export class RequestSession implements SessionBackend, SessionAtResponse {
       meta: { createdAt: state.createdAt, lastSeenAt: now, ...(cookie ? { cookie } : {}) },
       create: state.isNew,
       ...(plan.flash ? { flash: plan.flash } : {}),
+      ...(plan.changes.ops ? { ops: plan.changes.ops } : {}),
     };
     const expiresAt = manager.expiryOf(state.cookie, state.createdAt, now);
     const cookieMaxAge = state.cookie.originalMaxAge;
