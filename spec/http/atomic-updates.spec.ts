@@ -50,38 +50,48 @@ function assertNoneLost(data: Record<string, unknown>): void {
   assert.equal(data.user, 'Sharon');
 }
 
-async function twoProcesses(storeOptions: SessionOptions): Promise<[string, string]> {
+/** Two app processes on one store, and a session stored by the first that the second has read. */
+async function twoProcessesSignedIn(
+  storeOptions: SessionOptions,
+): Promise<{ apps: string[]; cookie: string }> {
   const options = { ...storeOptions, secret: testSecret };
-  const [first, second] = await Promise.all([startServerProcess(options), startServerProcess(options)]);
-  return [first, second];
+  const apps = await Promise.all([startServerProcess(options), startServerProcess(options)]);
+  const cookie = await signedIn(apps[0]!);
+  assert.deepEqual(await dataOf(apps[1]!, cookie), { user: 'Sharon' });
+  return { apps, cookie };
 }
 
 for (const store of sharedStoresUnderTest) {
   describe(`session.increment and session.push from two app processes sharing one ${store.name} store`, () => {
     it('add up 50 of 50 concurrent increments, keep 50 of 50 pushes and every key written beside them', async () => {
-      const apps = await twoProcesses(store.options());
-      const cookie = await signedIn(apps[0]);
+      const { apps, cookie } = await twoProcessesSignedIn(store.options());
       await fiftyIncrementsAndPushes(apps, cookie);
-      assertNoneLost(await dataOf(apps[1], cookie));
+      assertNoneLost(await dataOf(apps[1]!, cookie));
     });
 
     it('let a plain write of the key after an increment in the same request win, and count on from it', async () => {
-      const apps = await twoProcesses(store.options());
-      const cookie = await signedIn(apps[0]);
+      const { apps, cookie } = await twoProcessesSignedIn(store.options());
       await Promise.all(
         fifty.slice(0, 10).map((index) =>
-          supertest(apps[index % 2]!).post('/increment/visits').set('Cookie', cookie).expect(200),
+          supertest(apps[index % 2]!)
+            .post('/increment/visits')
+            .set('Cookie', cookie)
+            .expect(200),
         ),
       );
-      const reset = await supertest(apps[1])
+      const reset = await supertest(apps[1]!)
         .post('/increment/visits')
         .set('Cookie', cookie)
         .send({ set: { visits: 100 } })
         .expect(200);
       assert.equal(reset.body.value, 11, 'the request read its own increment first');
-      assert.equal((await dataOf(apps[0], cookie)).visits, 100);
-      await supertest(apps[0]).post('/increment/visits').send({ by: -0.5 }).set('Cookie', cookie).expect(200);
-      assert.equal((await dataOf(apps[1], cookie)).visits, 99.5);
+      assert.equal((await dataOf(apps[0]!, cookie)).visits, 100);
+      await supertest(apps[0]!)
+        .post('/increment/visits')
+        .send({ by: -0.5 })
+        .set('Cookie', cookie)
+        .expect(200);
+      assert.equal((await dataOf(apps[1]!, cookie)).visits, 99.5);
     });
   });
 }

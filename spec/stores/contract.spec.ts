@@ -183,11 +183,14 @@ const storesWorkingOpsOut: Array<{ name: string; create: () => SessionStore }> =
   {
     name: 'file store, encrypted',
     create: () =>
-      new EncryptedStore(new FileStore({ directory: temporaryDirectory('contract-sealed') }), [encryptionKey]),
+      new EncryptedStore(new FileStore({ directory: temporaryDirectory('contract-sealed') }), [
+        encryptionKey,
+      ]),
   },
   {
     name: "express-session's MemoryStore, through the adapter",
-    create: () => new ExpressSessionStoreAdapter(new expressSession.MemoryStore(), 'express-session', () => {}),
+    create: () =>
+      new ExpressSessionStoreAdapter(new expressSession.MemoryStore(), 'express-session', () => {}),
   },
 ];
 
@@ -235,7 +238,13 @@ function describeOps(create: () => SessionStore): void {
     const data = dataOf(await store.read('s'));
     assert.deepEqual(data, { list: [1, { b: 2, a: 1 }, 3, { z: 1, y: 2 }], fresh: ['x'] });
     const list = data.list as unknown as Array<Record<string, number>>;
-    assert.deepEqual([Object.keys(list[1]!), Object.keys(list[3]!)], [['b', 'a'], ['z', 'y']]);
+    assert.deepEqual(
+      [Object.keys(list[1]!), Object.keys(list[3]!)],
+      [
+        ['b', 'a'],
+        ['z', 'y'],
+      ],
+    );
   });
 
   it('replaces a value of another type: an increment starts from 0, a push starts a new array', async () => {

@@ -9,8 +9,7 @@ export type { SessionRecord, SessionRecordMeta } from './record';
  * no array starts a new one).
  */
 export type SessionOp =
-  | { op: 'increment'; key: string; by: number }
-  | { op: 'push'; key: string; items: string[] };
+  { op: 'increment'; key: string; by: number } | { op: 'push'; key: string; items: string[] };
 
 /** One request's change to a stored session: only the keys it set or removed, and its meta. */
 export interface SessionChange {

@@ -18,7 +18,10 @@ export function jsonAfterOp(stored: string | undefined, op: SessionOp): string {
   const start = stored !== undefined && jsonNumber.test(stored) ? Number(stored) : 0;
   const total = start + op.by;
   if (!Number.isFinite(total)) {
-    throw new SessionValidationError(`Session key "${op.key}" cannot be incremented beyond ${start}.`, op.key);
+    throw new SessionValidationError(
+      `Session key "${op.key}" cannot be incremented beyond ${start}.`,
+      op.key,
+    );
   }
   return JSON.stringify(total);
 }
