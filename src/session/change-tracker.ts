@@ -166,13 +166,20 @@ export class ChangeTracker {
     }
     assertJsonSafe(key, value);
     const list = current ?? [];
-    const base = this.dirty.has(key) ? undefined : current === undefined ? '[]' : this.unchangedJsonOf(key);
+    const pushedBefore = this.pending?.has(key) === true;
+    // the JSON of the array as stored, which the first push of a key is made onto
+    const base =
+      pushedBefore || this.dirty.has(key)
+        ? undefined
+        : current === undefined
+          ? '[]'
+          : this.unchangedJsonOf(key);
     list.push(value);
-    if (base === undefined) this.write(key, list);
+    if (!pushedBefore && base === undefined) this.write(key, list);
     else {
       this.data[key] = list;
       // as JSON.stringify writes an item of an array
-      (this.pending ??= new PendingOps()).push(key, JSON.stringify(value) ?? 'null', base);
+      (this.pending ??= new PendingOps()).push(key, JSON.stringify(value) ?? 'null', base ?? '');
     }
     return list;
   }
