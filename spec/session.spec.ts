@@ -231,6 +231,28 @@ describe('increments and pushes in the change tracker', () => {
     );
   });
 
+  it('plans each call into one save only: a save planned while another is under way carries only later calls', () => {
+    const { session, state } = loadedSession({ visits: 1 });
+    session.increment('visits');
+    session.push('seen', 'a');
+    const first = state.tracker.changes();
+    session.increment('visits', 2);
+    const second = state.tracker.changes();
+    assert.deepEqual(
+      [first.ops, second.ops],
+      [
+        [
+          { op: 'increment', key: 'visits', by: 1 },
+          { op: 'push', key: 'seen', items: ['"a"'] },
+        ],
+        [{ op: 'increment', key: 'visits', by: 2 }],
+      ],
+    );
+    state.tracker.commit(second);
+    state.tracker.commit(first);
+    assert.deepEqual(state.tracker.changes(), { set: {}, json: {}, removed: [] });
+  });
+
   it('refuses amounts and totals that are not finite numbers, and keys of other types', () => {
     const { session } = loadedSession({ name: 'Sharon', huge: 1e308 });
     assert.throws(() => session.increment('n', Number.NaN), /needs a finite number/);

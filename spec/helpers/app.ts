@@ -37,6 +37,8 @@ export function createTestApp(options: SessionOptions = {}) {
   app.post('/increment/:key', (request: Request, response: Response) => {
     const value = request.session!.increment(request.params.key as string, request.body?.by ?? 1);
     Object.assign(request.session!, request.body?.set);
+    // a save the app does not wait for, then the end's own save
+    if (request.query.save === 'early') void request.session!.save();
     setTimeout(() => response.json({ value }), Number(request.query.delay ?? 0));
   });
   app.post('/append/:key', (request: Request, response: Response) => {

@@ -115,6 +115,21 @@ for (const store of storesUnderTest) {
       assert.deepEqual(await dataOf(app, cookie), { visits: 3 });
     });
 
+    it('count an increment once when an un-awaited save() and the end of the request both save', async () => {
+      const { app } = createTestApp(store.options());
+      const cookie = await signedIn(app);
+      await Promise.all(
+        fifty.slice(0, 10).map(() =>
+          supertest(app)
+            .post('/increment/visits?save=early')
+            .set('Cookie', cookie)
+            .send({ set: { late: true } })
+            .expect(200),
+        ),
+      );
+      assert.deepEqual(await dataOf(app, cookie), { user: 'Sharon', visits: 10, late: true });
+    });
+
     it('refuse to increment a key that holds no number, and to push onto one that holds no array', async () => {
       const { app } = createTestApp(store.options());
       const cookie = await signedIn(app);

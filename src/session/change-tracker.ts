@@ -236,7 +236,8 @@ export class ChangeTracker {
     }
     if (!pending || pending.size === 0) return { set, json, removed };
     this.pushedInPlaceAsWrites(pending, set, json);
-    return pending.size === 0 ? { set, json, removed } : { set, json, removed, ...pending.plan() };
+    const planned = pending.plan();
+    return planned ? { set, json, removed, ...planned } : { set, json, removed };
   }
 
   /**
@@ -318,7 +319,7 @@ export class ChangeTracker {
    */
   private opsStored(planned: PlannedOps, known: Map<string, string>): void {
     const storedUnknown = (this.storedUnknown ??= new Set());
-    for (const { pending } of planned) storedUnknown.add(pending.key);
+    for (const pending of planned) storedUnknown.add(pending.key);
     for (const [key, pushedJson] of this.pending!.stored(planned)) {
       if (pushedJson === undefined) {
         this.baseline[key] = this.data[key];

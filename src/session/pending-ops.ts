@@ -1,13 +1,16 @@
 import type { SessionOp } from '../store/contract';
 
-/** A key's increments or pushes not stored yet. */
+/**
+ * A key's increments or pushes not yet planned into a save. The entry stays, empty, while a save that carries
+ * earlier ones is under way: the key is still updated by ops, and a later push goes on from `base`.
+ */
 type PendingOp =
   | { op: 'increment'; key: string; amounts: number[] }
-  /** `base`: the JSON of the array the pushes were made onto, as this request saw it stored. */
+  /** `base`: the JSON of the array as stored once the planned pushes are, which the next ones go onto. */
   | { op: 'push'; key: string; base: string; items: string[] };
 
-/** The pending op of each key as a save planned it, and how many of its amounts or items that save carries. */
-export type PlannedOps = ReadonlyArray<{ pending: PendingOp; count: number }>;
+/** The pending ops a save planned (each emptied then). */
+export type PlannedOps = readonly PendingOp[];
 
 /** An array's JSON with items (each as its JSON) appended, the way the stores append them. */
 export function appendedJson(base: string, items: readonly string[]): string {
@@ -15,10 +18,14 @@ export function appendedJson(base: string, items: readonly string[]): string {
   return base === '[]' ? `[${items.join(',')}]` : `${base.slice(0, -1)},${items.join(',')}]`;
 }
 
+const isEmpty = (pending: PendingOp) =>
+  (pending.op === 'increment' ? pending.amounts.length : pending.items.length) === 0;
+
 /**
  * This request's `increment` and `push` calls, by key, until a save stores them. The store applies them to
  * the value it holds, so that concurrent requests' calls all count; the request's own value was updated at
- * once. A save carries what was pending when it was planned; calls made meanwhile wait for the next save.
+ * once. Each call is planned into one save only: a save planned while another is under way (an un-awaited
+ * `save()`, then the end) carries only the calls made since, so none is applied twice.
  */
 export class PendingOps {
   private readonly byKey = new Map<string, PendingOp>();
@@ -59,40 +66,37 @@ export class PendingOps {
     return this.byKey.keys();
   }
 
-  /** The ops a save carries now, and what it takes of each pending op (for `stored`). */
-  plan(): { ops: SessionOp[]; planned: PlannedOps } {
+  /** Takes the calls not planned yet into the ops of a save; undefined when there are none. */
+  plan(): { ops: SessionOp[]; planned: PlannedOps } | undefined {
     const ops: SessionOp[] = [];
-    const planned: Array<{ pending: PendingOp; count: number }> = [];
+    const planned: PendingOp[] = [];
     for (const pending of this.byKey.values()) {
+      if (isEmpty(pending)) continue;
       if (pending.op === 'increment') {
         let by = 0;
         for (const amount of pending.amounts) by += amount;
         ops.push({ op: 'increment', key: pending.key, by });
-        planned.push({ pending, count: pending.amounts.length });
+        pending.amounts = [];
       } else {
-        ops.push({ op: 'push', key: pending.key, items: [...pending.items] });
-        planned.push({ pending, count: pending.items.length });
+        ops.push({ op: 'push', key: pending.key, items: pending.items });
+        pending.base = appendedJson(pending.base, pending.items);
+        pending.items = [];
       }
+      planned.push(pending);
     }
-    return { ops, planned };
+    return ops.length > 0 ? { ops, planned } : undefined;
   }
 
   /**
-   * A save stored what it carried: it leaves the pending ops (the keys whose ops are all stored are
-   * returned, with the JSON their pushes made; undefined for increments).
+   * A save stored what it planned. Returns the keys left with no call pending (they leave), with the JSON
+   * their pushes made (undefined for increments).
    */
   stored(planned: PlannedOps): Map<string, string | undefined> {
     const settled = new Map<string, string | undefined>();
-    for (const { pending, count } of planned) {
-      if (this.byKey.get(pending.key) !== pending) continue;
-      if (pending.op === 'increment') {
-        pending.amounts.splice(0, count);
-        if (pending.amounts.length === 0) settled.set(pending.key, undefined);
-      } else {
-        pending.base = appendedJson(pending.base, pending.items.splice(0, count));
-        if (pending.items.length === 0) settled.set(pending.key, pending.base);
-      }
-      if (settled.has(pending.key)) this.byKey.delete(pending.key);
+    for (const pending of planned) {
+      if (this.byKey.get(pending.key) !== pending || !isEmpty(pending)) continue;
+      this.byKey.delete(pending.key);
+      settled.set(pending.key, pending.op === 'push' ? pending.base : undefined);
     }
     return settled;
   }
