@@ -253,6 +253,28 @@ describe('increments and pushes in the change tracker', () => {
     assert.deepEqual(state.tracker.changes(), { set: {}, json: {}, removed: [] });
   });
 
+  it('writes a total or an array plainly where they start from an adopted default the store does not hold', () => {
+    const tracker = new ChangeTracker();
+    tracker.adopt('zero', 0);
+    tracker.adopt('ten', 10);
+    tracker.adopt('empty', [] as string[]);
+    tracker.adopt('listed', ['a']);
+    tracker.increment('zero', 1);
+    tracker.increment('ten', 1);
+    tracker.push('empty', 'x');
+    tracker.push('listed', 'b');
+    const { planned: _planned, ...changes } = tracker.changes();
+    assert.deepEqual(changes, {
+      set: { ten: 11, listed: ['a', 'b'] },
+      json: { ten: '11', listed: '["a","b"]' },
+      removed: [],
+      ops: [
+        { op: 'increment', key: 'zero', by: 1 },
+        { op: 'push', key: 'empty', items: ['"x"'] },
+      ],
+    });
+  });
+
   it('refuses amounts and totals that are not finite numbers, and keys of other types', () => {
     const { session } = loadedSession({ name: 'Sharon', huge: 1e308 });
     assert.throws(() => session.increment('n', Number.NaN), /needs a finite number/);

@@ -71,6 +71,8 @@ export class ChangeTracker {
    * requests' ops count too), so a plain write of one is always saved, even when it looks unchanged.
    */
   private storedUnknown: Set<string> | undefined;
+  /** Keys holding a default the app adopted, not a stored value: the store has nothing there to add to. */
+  private adoptedDefaults: Set<string> | undefined;
   /** The last `jsonAfter` asked, kept for the save that asks it again. */
   private lastJsonAfter: { changes: SessionChanges; json: Map<string, string> } | undefined;
   data: SessionDataRecord;
@@ -150,7 +152,8 @@ export class ChangeTracker {
     if (!Number.isFinite(total)) {
       throw new SessionValidationError(`Session key "${key}" cannot be incremented beyond ${current}.`, key);
     }
-    if (this.dirty.has(key)) this.write(key, total);
+    // a default other than 0 is not stored: the store would add to nothing, so the total is written plainly
+    if (this.dirty.has(key) || (current !== 0 && this.adoptedDefaults?.has(key))) this.write(key, total);
     else {
       this.data[key] = total;
       (this.pending ??= new PendingOps()).increment(key, by);
@@ -187,6 +190,8 @@ export class ChangeTracker {
   /** The JSON of a key as loaded or last saved, if the app has not changed it in place since; else undefined. */
   private unchangedJsonOf(key: string): string | undefined {
     const snapshot = this.snapshots.get(key);
+    // an adopted default array is not stored: pushes onto it can go to the store only when it is empty
+    if (this.adoptedDefaults?.has(key) && snapshot !== '[]') return undefined;
     if (snapshot === undefined) return this.baselineJsonOf(key);
     return JSON.stringify(this.data[key]) === snapshot ? snapshot : undefined;
   }
@@ -199,6 +204,7 @@ export class ChangeTracker {
     if (!Object.hasOwn(this.baseline, key)) {
       this.baseline[key] = value;
       this.snapshots.set(key, JSON.stringify(value));
+      (this.adoptedDefaults ??= new Set()).add(key);
     } else if (!this.snapshots.has(key) && !this.dirty.has(key)) {
       this.snapshots.set(key, this.baselineJsonOf(key)!);
     }
@@ -305,6 +311,7 @@ export class ChangeTracker {
       this.snapshots.set(key, saved.json[key]!);
       this.dirty.delete(key);
       this.storedUnknown?.delete(key);
+      this.adoptedDefaults?.delete(key);
     }
     const known = this.jsonAfter(saved);
     this.baselineJson = known;
@@ -339,6 +346,7 @@ export class ChangeTracker {
     const held = new Set([...this.dirty, ...this.snapshots.keys(), ...(this.pending?.keys() ?? [])]);
     this.pending = undefined;
     this.storedUnknown = undefined;
+    this.adoptedDefaults = undefined;
     this.data = copyOf(data);
     this.baseline = copyOf(this.data);
     this.lastJsonAfter = undefined;
