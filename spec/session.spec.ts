@@ -157,3 +157,131 @@ describe('the change tracker', () => {
     });
   });
 });
+
+describe('increments and pushes in the change tracker', () => {
+  const withoutPlan = (changes: ReturnType<ChangeTracker['changes']>) => {
+    const { planned: _planned, ...rest } = changes;
+    return rest;
+  };
+
+  it('carries them as ops, not as values, while the request reads its own value', () => {
+    const { session, state } = loadedSession({ visits: 4, seen: [1] });
+    assert.equal(session.increment('visits'), 5);
+    assert.equal(session.increment('visits', 2.5), 7.5);
+    assert.deepEqual(session.push('seen', 2), [1, 2]);
+    assert.deepEqual(session.push('fresh', { a: 1 }), [{ a: 1 }]);
+    assert.deepEqual(session.all(), { visits: 7.5, seen: [1, 2], fresh: [{ a: 1 }] });
+    assert.deepEqual(withoutPlan(state.tracker.changes()), {
+      set: {},
+      json: {},
+      removed: [],
+      ops: [
+        { op: 'increment', key: 'visits', by: 3.5 },
+        { op: 'push', key: 'seen', items: ['2'] },
+        { op: 'push', key: 'fresh', items: ['{"a":1}'] },
+      ],
+    });
+  });
+
+  it('lets a plain write of the key after them win, and folds them into a plain write made before', () => {
+    const { session, state } = loadedSession({ visits: 4, seen: [1] });
+    session.increment('visits');
+    session.visits = 0;
+    session.seen = [];
+    session.push('seen', 'a');
+    delete session.gone;
+    session.increment('gone');
+    assert.deepEqual(state.tracker.changes(), {
+      set: { visits: 0, seen: ['a'], gone: 1 },
+      json: { visits: '0', seen: '["a"]', gone: '1' },
+      removed: [],
+    });
+  });
+
+  it('saves a pushed array that the app also changed in place whole, as a plain write', () => {
+    const { session, state } = loadedSession({ seen: [{ n: 1 }] });
+    const seen = session.push('seen', { n: 2 }) as Array<{ n: number }>;
+    seen[0]!.n = 10;
+    assert.deepEqual(state.tracker.changes(), {
+      set: { seen: [{ n: 10 }, { n: 2 }] },
+      json: { seen: '[{"n":10},{"n":2}]' },
+      removed: [],
+    });
+  });
+
+  it('carries to the next save only the calls made after a save was planned', () => {
+    const { session, state } = loadedSession({ visits: 1 });
+    session.increment('visits');
+    session.push('seen', 'a');
+    const first = state.tracker.changes();
+    session.increment('visits', 10);
+    session.push('seen', 'b');
+    state.tracker.commit(first);
+    assert.deepEqual(withoutPlan(state.tracker.changes()).ops, [
+      { op: 'increment', key: 'visits', by: 10 },
+      { op: 'push', key: 'seen', items: ['"b"'] },
+    ]);
+    state.tracker.commit(state.tracker.changes());
+    assert.deepEqual(state.tracker.changes(), { set: {}, json: {}, removed: [] });
+    session.visits = 12;
+    assert.deepEqual(
+      state.tracker.changes().set,
+      { visits: 12 },
+      'saved though it is the value this request counted',
+    );
+  });
+
+  it('plans each call into one save only: a save planned while another is under way carries only later calls', () => {
+    const { session, state } = loadedSession({ visits: 1 });
+    session.increment('visits');
+    session.push('seen', 'a');
+    const first = state.tracker.changes();
+    session.increment('visits', 2);
+    const second = state.tracker.changes();
+    assert.deepEqual(
+      [first.ops, second.ops],
+      [
+        [
+          { op: 'increment', key: 'visits', by: 1 },
+          { op: 'push', key: 'seen', items: ['"a"'] },
+        ],
+        [{ op: 'increment', key: 'visits', by: 2 }],
+      ],
+    );
+    state.tracker.commit(second);
+    state.tracker.commit(first);
+    assert.deepEqual(state.tracker.changes(), { set: {}, json: {}, removed: [] });
+  });
+
+  it('writes a total or an array plainly where they start from an adopted default the store does not hold', () => {
+    const tracker = new ChangeTracker();
+    tracker.adopt('zero', 0);
+    tracker.adopt('ten', 10);
+    tracker.adopt('empty', [] as string[]);
+    tracker.adopt('listed', ['a']);
+    tracker.increment('zero', 1);
+    tracker.increment('ten', 1);
+    tracker.push('empty', 'x');
+    tracker.push('listed', 'b');
+    const { planned: _planned, ...changes } = tracker.changes();
+    assert.deepEqual(changes, {
+      set: { ten: 11, listed: ['a', 'b'] },
+      json: { ten: '11', listed: '["a","b"]' },
+      removed: [],
+      ops: [
+        { op: 'increment', key: 'zero', by: 1 },
+        { op: 'push', key: 'empty', items: ['"x"'] },
+      ],
+    });
+  });
+
+  it('refuses amounts and totals that are not finite numbers, and keys of other types', () => {
+    const { session } = loadedSession({ name: 'Sharon', huge: 1e308 });
+    assert.throws(() => session.increment('n', Number.NaN), /needs a finite number/);
+    assert.throws(() => session.increment('huge', 1e308), /cannot be incremented/);
+    assert.throws(() => session.increment('name'), /holds a string/);
+    assert.throws(() => session.push('name', 1), /not an array/);
+    assert.throws(() => session.push('list', () => 1), /holds a function/);
+    assert.throws(() => session.increment('save'), /reserved name/);
+  });
+});

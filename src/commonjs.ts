@@ -72,6 +72,7 @@ namespace session {
   export import FileStoreOptions = fileStore.FileStoreOptions;
   export import SessionStore = contract.SessionStore;
   export import SessionChange = contract.SessionChange;
+  export import SessionOp = contract.SessionOp;
   export import ApplyResult = contract.ApplyResult;
   export import MemoryStoreOptions = memoryStore.MemoryStoreOptions;
   export import ExpressSessionStore = expressSession.ExpressSessionStore;

@@ -32,7 +32,7 @@ export { FileStore } from './stores/file/store';
 export type { FileStoreOptions } from './stores/file/store';
 export { MemoryStore } from './stores/memory';
 export { RedisSessionStore } from './stores/redis/store';
-export type { SessionStore, SessionChange, ApplyResult } from './store/contract';
+export type { SessionStore, SessionChange, SessionOp, ApplyResult } from './store/contract';
 export type { MemoryStoreOptions } from './stores/memory';
 export type { ExpressSessionStore, ExpressSessionRecord } from './stores/express-session';
 export type { SessionStoreApi } from './stores/session-store-api';

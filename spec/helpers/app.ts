@@ -44,6 +44,19 @@ export function createTestApp(options: SessionOptions = {}) {
     list.push(request.body.value);
     response.send('pushed');
   });
+  // session.increment / session.push, then the plain writes of `set` (other keys, or the same key after)
+  app.post('/increment/:key', (request: Request, response: Response) => {
+    const value = request.session!.increment(request.params.key as string, request.body?.by ?? 1);
+    Object.assign(request.session!, request.body?.set);
+    // a save the app does not wait for, then the end's own save
+    if (request.query.save === 'early') void request.session!.save();
+    setTimeout(() => response.json({ value }), Number(request.query.delay ?? 0));
+  });
+  app.post('/append/:key', (request: Request, response: Response) => {
+    const list = request.session!.push(request.params.key as string, request.body?.value);
+    Object.assign(request.session!, request.body?.set);
+    setTimeout(() => response.json({ length: list.length }), Number(request.query.delay ?? 0));
+  });
   app.post('/flash/:key', (request: Request, response: Response) => {
     request.session!.flashNext(request.params.key as string, request.body.value);
     response.send('flashed');

@@ -72,6 +72,8 @@ export class RequestSession implements SessionBackend, SessionAtResponse {
   readonly incomingId: string | undefined;
   private readonly resign: boolean;
   private readonly byHeader: boolean;
+  /** `session.save()` calls under way. */
+  private savesUnderWay: Set<Promise<void>> | undefined;
   /** The last line traced, so that asking again at the end (after the first byte) does not repeat it. */
   private traced?: string;
   /** The at-rest id `regenerate()` replaced, while its 'regenerated' event waits for the new session's save. */
@@ -255,7 +257,23 @@ export class RequestSession implements SessionBackend, SessionAtResponse {
   /** `session.save()`: writes now, whatever the save decision would say at the end. */
   async save(): Promise<void> {
     const plan = planSave(this, this.manager.config, true);
-    if (plan.reason !== undefined) await this.saveChanges(plan);
+    if (plan.reason === undefined) return;
+    const saving = this.saveChanges(plan);
+    (this.savesUnderWay ??= new Set()).add(saving);
+    try {
+      await saving;
+    } finally {
+      this.savesUnderWay.delete(saving);
+    }
+  }
+
+  /**
+   * The end's save, once the app's un-awaited `session.save()` calls are done (their failures are their own):
+   * the response leaves after their writes too, increments and pushes included, which the end does not repeat.
+   */
+  private async saveAfterExplicitSaves(plan: SavePlan): Promise<void> {
+    if (this.savesUnderWay?.size) await Promise.allSettled(this.savesUnderWay);
+    return this.saveChanges(plan);
   }
 
   /** The user the save moves the session to or from, when the user index must follow. */
@@ -323,6 +341,7 @@ export class RequestSession implements SessionBackend, SessionAtResponse {
       meta: { createdAt: state.createdAt, lastSeenAt: now, ...(cookie ? { cookie } : {}) },
       create: state.isNew,
       ...(plan.flash ? { flash: plan.flash } : {}),
+      ...(plan.changes.ops ? { ops: plan.changes.ops } : {}),
     };
     const expiresAt = manager.expiryOf(state.cookie, state.createdAt, now);
     const cookieMaxAge = state.cookie.originalMaxAge;
@@ -383,12 +402,22 @@ export class RequestSession implements SessionBackend, SessionAtResponse {
       // a regenerated session that is never stored (nothing was put in it) is told now, with no user
       this.notifyRegenerated();
       if (tracing) this.note(`session ${traceId(state.id)} not saved: ${unsavedReasonOf(plan.facts)}`);
-      return undefined;
+      return this.savesUnderWay?.size ? this.waitForExplicitSaves() : undefined;
     }
     return {
       dataAtRisk: plan.changed || plan.error !== undefined || this.phase === 'regenerated',
-      commit: () => this.saveChanges(plan),
-      commitNow: () => this.saveNow(plan),
+      commit: () => this.saveAfterExplicitSaves(plan),
+      commitNow: () => !this.savesUnderWay?.size && this.saveNow(plan),
+    };
+  }
+
+  /** No store work of the end's own, but the response leaves after the app's un-awaited `session.save()` calls. */
+  private waitForExplicitSaves(): EndWork {
+    const saves = [...this.savesUnderWay!];
+    return {
+      dataAtRisk: false,
+      commit: async () => void (await Promise.allSettled(saves)),
+      commitNow: () => false,
     };
   }
 

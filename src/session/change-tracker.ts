@@ -1,5 +1,8 @@
 import { SessionValidationError } from '../errors';
+import type { SessionOp } from '../store/contract';
 import { assertJsonSafe, plainPrototypes } from './json-safety';
+import type { PlannedOps } from './pending-ops';
+import { PendingOps } from './pending-ops';
 
 export type SessionDataRecord = Record<string, unknown>;
 
@@ -8,6 +11,10 @@ export interface SessionChanges {
   /** The JSON of each key in `set`, as compared (a save writes it as it is). */
   json: Record<string, string>;
   removed: string[];
+  /** The keys' increments and pushes, applied by the store to what it holds (keys in neither `set` nor `removed`). */
+  ops?: SessionOp[];
+  /** What `ops` took of the pending ops, for `commit`. */
+  planned?: PlannedOps;
 }
 
 export function isUnsafeKey(key: string): boolean {
@@ -57,6 +64,15 @@ export class ChangeTracker {
   private dirty = new Set<string>();
   /** Keys holding a validated class instance (from @SessionValue): stored as their own properties. */
   private instanceKeys: Set<string> | undefined;
+  /** `increment` and `push` calls not stored yet; undefined until the first. */
+  private pending: PendingOps | undefined;
+  /**
+   * Keys that ops of this request have changed in the store: what the store holds there is not known (other
+   * requests' ops count too), so a plain write of one is always saved, even when it looks unchanged.
+   */
+  private storedUnknown: Set<string> | undefined;
+  /** Keys holding a default the app adopted, not a stored value: the store has nothing there to add to. */
+  private adoptedDefaults: Set<string> | undefined;
   /** The last `jsonAfter` asked, kept for the save that asks it again. */
   private lastJsonAfter: { changes: SessionChanges; json: Map<string, string> } | undefined;
   data: SessionDataRecord;
@@ -102,13 +118,82 @@ export class ChangeTracker {
   write(key: string, value: unknown): void {
     this.dirty.add(key);
     this.instanceKeys?.delete(key);
+    if (this.pending?.has(key)) this.dropOps(key);
     this.data[key] = value;
   }
 
   remove(key: string): void {
     this.dirty.add(key);
     this.instanceKeys?.delete(key);
+    if (this.pending?.has(key)) this.dropOps(key);
     delete this.data[key];
+  }
+
+  /** A plain write of a key wins over the increments and pushes the request made of it before. */
+  private dropOps(key: string): void {
+    this.pending!.drop(key);
+    (this.storedUnknown ??= new Set()).add(key);
+  }
+
+  /**
+   * Adds `by` to a number key (a missing key counts as 0) and returns the request's new value. The store adds
+   * `by` to what it holds when the session is saved, unless the request writes the key plainly (then that
+   * write is saved, as it is after a plain write made before).
+   */
+  increment(key: string, by: number): number {
+    const current = this.has(key) ? this.data[key] : 0;
+    if (typeof current !== 'number') {
+      throw new SessionValidationError(
+        `Cannot increment session key "${key}": it holds a ${typeof current}.`,
+        key,
+      );
+    }
+    const total = current + by;
+    if (!Number.isFinite(total)) {
+      throw new SessionValidationError(`Session key "${key}" cannot be incremented beyond ${current}.`, key);
+    }
+    // a default other than 0 is not stored: the store would add to nothing, so the total is written plainly
+    if (this.dirty.has(key) || (current !== 0 && this.adoptedDefaults?.has(key))) this.write(key, total);
+    else {
+      this.data[key] = total;
+      (this.pending ??= new PendingOps()).increment(key, by);
+    }
+    return total;
+  }
+
+  /** Appends to an array key (a missing key starts one) and returns the array; stored as `increment` is. */
+  push(key: string, value: unknown): unknown[] {
+    const current = this.has(key) ? this.data[key] : undefined;
+    if (current !== undefined && !Array.isArray(current)) {
+      throw new SessionValidationError(`Cannot push to session key "${key}": it is not an array.`, key);
+    }
+    assertJsonSafe(key, value);
+    const list = current ?? [];
+    const pushedBefore = this.pending?.has(key) === true;
+    // the JSON of the array as stored, which the first push of a key is made onto
+    const base =
+      pushedBefore || this.dirty.has(key)
+        ? undefined
+        : current === undefined
+          ? '[]'
+          : this.unchangedJsonOf(key);
+    list.push(value);
+    if (!pushedBefore && base === undefined) this.write(key, list);
+    else {
+      this.data[key] = list;
+      // as JSON.stringify writes an item of an array
+      (this.pending ??= new PendingOps()).push(key, JSON.stringify(value) ?? 'null', base ?? '');
+    }
+    return list;
+  }
+
+  /** The JSON of a key as loaded or last saved, if the app has not changed it in place since; else undefined. */
+  private unchangedJsonOf(key: string): string | undefined {
+    const snapshot = this.snapshots.get(key);
+    // an adopted default array is not stored: pushes onto it can go to the store only when it is empty
+    if (this.adoptedDefaults?.has(key) && snapshot !== '[]') return undefined;
+    if (snapshot === undefined) return this.baselineJsonOf(key);
+    return JSON.stringify(this.data[key]) === snapshot ? snapshot : undefined;
   }
 
   /**
@@ -119,6 +204,7 @@ export class ChangeTracker {
     if (!Object.hasOwn(this.baseline, key)) {
       this.baseline[key] = value;
       this.snapshots.set(key, JSON.stringify(value));
+      (this.adoptedDefaults ??= new Set()).add(key);
     } else if (!this.snapshots.has(key) && !this.dirty.has(key)) {
       this.snapshots.set(key, this.baselineJsonOf(key)!);
     }
@@ -134,14 +220,19 @@ export class ChangeTracker {
     const set: SessionDataRecord = {};
     const json: Record<string, string> = {};
     const removed: string[] = [];
+    const { pending, storedUnknown } = this;
     for (const key of new Set([...this.dirty, ...this.snapshots.keys()])) {
+      if (pending?.has(key)) continue;
       const wasThere = Object.hasOwn(this.baseline, key);
+      const forced = storedUnknown?.has(key) === true && this.dirty.has(key);
       if (!Object.hasOwn(this.data, key)) {
-        if (wasThere) removed.push(key);
+        if (wasThere || forced) removed.push(key);
         continue;
       }
       const value = this.data[key];
-      const before = this.snapshots.get(key) ?? (wasThere ? this.baselineJsonOf(key) : undefined);
+      const before = forced
+        ? undefined
+        : (this.snapshots.get(key) ?? (wasThere ? this.baselineJsonOf(key) : undefined));
       const after = jsonOf(key, value);
       if (after !== before) {
         assertJsonSafe(key, value, this.instanceKeys?.has(key) === true);
@@ -149,7 +240,33 @@ export class ChangeTracker {
         json[key] = after!;
       }
     }
-    return { set, json, removed };
+    if (!pending || pending.size === 0) return { set, json, removed };
+    this.pushedInPlaceAsWrites(pending, set, json);
+    const planned = pending.plan();
+    return planned ? { set, json, removed, ...planned } : { set, json, removed };
+  }
+
+  /**
+   * A pushed array that the app also changed in place (an item edited, one removed) no longer matches its
+   * pushes: it is saved whole, as a plain write, which wins over the pushes.
+   */
+  private pushedInPlaceAsWrites(
+    pending: PendingOps,
+    set: SessionDataRecord,
+    json: Record<string, string>,
+  ): void {
+    for (const key of [...pending.keys()]) {
+      const expected = pending.expectedJson(key);
+      if (expected === undefined) continue;
+      const value = this.data[key];
+      const after = jsonOf(key, value)!;
+      if (after === expected) continue;
+      assertJsonSafe(key, value);
+      this.dirty.add(key);
+      this.dropOps(key);
+      set[key] = value;
+      json[key] = after;
+    }
   }
 
   private baselineJsonOf(key: string): string | undefined {
@@ -162,6 +279,8 @@ export class ChangeTracker {
     const known = new Map(this.baselineJson);
     for (const key of changes.removed) known.delete(key);
     for (const key in changes.json) known.set(key, changes.json[key]!);
+    // what the store holds at an op's key is not known here: the request's own value is measured instead
+    if (changes.ops) for (const op of changes.ops) known.delete(op.key);
     this.lastJsonAfter = { changes, json: known };
     return known;
   }
@@ -191,9 +310,32 @@ export class ChangeTracker {
       this.baseline[key] = savedAsJson;
       this.snapshots.set(key, saved.json[key]!);
       this.dirty.delete(key);
+      this.storedUnknown?.delete(key);
+      this.adoptedDefaults?.delete(key);
     }
-    this.baselineJson = this.jsonAfter(saved);
+    const known = this.jsonAfter(saved);
+    this.baselineJson = known;
     this.lastJsonAfter = undefined;
+    if (saved.planned) this.opsStored(saved.planned, known);
+  }
+
+  /**
+   * The keys whose ops a save stored: their stored value is not known from here on, and a key whose ops are
+   * all stored takes the request's value as its baseline (a pushed array: the JSON its pushes made, to tell
+   * a later change in place).
+   */
+  private opsStored(planned: PlannedOps, known: Map<string, string>): void {
+    const storedUnknown = (this.storedUnknown ??= new Set());
+    for (const pending of planned) storedUnknown.add(pending.key);
+    for (const [key, pushedJson] of this.pending!.stored(planned)) {
+      if (pushedJson === undefined) {
+        this.baseline[key] = this.data[key];
+        continue;
+      }
+      this.baseline[key] = savedAsJson;
+      known.set(key, pushedJson);
+      this.snapshots.set(key, pushedJson);
+    }
   }
 
   /**
@@ -201,7 +343,10 @@ export class ChangeTracker {
    * (handed out or written by it) are snapshotted again, so later changes to them count.
    */
   reset(data: SessionDataRecord, json: ReadonlyMap<string, string> = new Map()): void {
-    const held = new Set([...this.dirty, ...this.snapshots.keys()]);
+    const held = new Set([...this.dirty, ...this.snapshots.keys(), ...(this.pending?.keys() ?? [])]);
+    this.pending = undefined;
+    this.storedUnknown = undefined;
+    this.adoptedDefaults = undefined;
     this.data = copyOf(data);
     this.baseline = copyOf(this.data);
     this.lastJsonAfter = undefined;
@@ -230,5 +375,5 @@ function jsonOf(key: string, value: unknown): string | undefined {
 }
 
 export function hasChanges(changes: SessionChanges): boolean {
-  return changes.removed.length > 0 || Object.keys(changes.set).length > 0;
+  return changes.removed.length > 0 || Object.keys(changes.set).length > 0 || changes.ops !== undefined;
 }

@@ -170,27 +170,18 @@ export class SessionObject implements SessionHelpers {
 
   increment<Key extends string>(key: Key, ...by: IncrementArguments<Key>): number;
   increment(key: string, by = 1): number {
-    const current = this.get(key, 0);
-    if (typeof current !== 'number') {
+    if (typeof by !== 'number' || !Number.isFinite(by)) {
       throw new SessionValidationError(
-        `Cannot increment session key "${key}": it holds a ${typeof current}.`,
+        `session.increment("${key}", by) needs a finite number as by, not ${String(by)}.`,
         key,
       );
     }
-    this.set(key, current + by);
-    return current + by;
+    return writableState(this[sessionState], key).tracker.increment(key, by);
   }
 
   push<Key extends string>(key: Key, value: ElementOf<Key>): unknown[];
   push(key: string, value: unknown): unknown[] {
-    const current = this.get(key, []);
-    if (!Array.isArray(current)) {
-      throw new SessionValidationError(`Cannot push to session key "${key}": it is not an array.`, key);
-    }
-    assertJsonSafe(key, value);
-    current.push(value);
-    this.set(key, current);
-    return current;
+    return writableState(this[sessionState], key).tracker.push(key, value);
   }
 
   /** Stores a value that the next request can read; it is removed when that request ends. */
@@ -247,7 +238,8 @@ export class SessionObject implements SessionHelpers {
   }
 }
 
-function writeKey(state: SessionState, key: string, value: unknown): void {
+/** The state, once `key` is checked as a data key (not a reserved name) and a stale write is warned of. */
+function writableState(state: SessionState, key: string): SessionState {
   if (key in SessionObject.prototype || isUnsafeKey(key)) {
     throw new SessionValidationError(
       `"${key}" is a reserved name on the session and cannot hold data; choose another key.`,
@@ -255,6 +247,11 @@ function writeKey(state: SessionState, key: string, value: unknown): void {
     );
   }
   if (state.warnOnWrite) state.backend.staleWrite?.(state, key);
+  return state;
+}
+
+function writeKey(state: SessionState, key: string, value: unknown): void {
+  writableState(state, key);
   if (value === null || value === undefined) {
     state.tracker.remove(key);
     return;

@@ -2,6 +2,15 @@ import type { SessionRecord } from './record';
 
 export type { SessionRecord, SessionRecordMeta } from './record';
 
+/**
+ * An update of one key that the store applies to the value it holds (not to the value the request read), so
+ * concurrent ones all count: `increment` adds `by` to a number (a key that is missing or holds no number
+ * starts from 0); `push` appends items, each given as its JSON, to an array (a key that is missing or holds
+ * no array starts a new one).
+ */
+export type SessionOp =
+  { op: 'increment'; key: string; by: number } | { op: 'push'; key: string; items: string[] };
+
 /** One request's change to a stored session: only the keys it set or removed, and its meta. */
 export interface SessionChange {
   /** Data keys set, each as its JSON. */
@@ -14,6 +23,8 @@ export interface SessionChange {
   replace?: boolean;
   /** Flash keys: those this request aged leave the stored list, those it flashed join it; undefined: unchanged. */
   flash?: { aged: string[]; flashed: string[] };
+  /** Updates applied to the stored values, at most one per key, of keys neither set nor removed by the change. */
+  ops?: SessionOp[];
 }
 
 /** 'gone': the session was removed since it was read and the change does not create it; nothing was written. */

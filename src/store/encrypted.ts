@@ -10,6 +10,8 @@ import type {
   ValueUpdate,
 } from './contract';
 import { unreadableSession } from './contract';
+import { KeyedLock } from './keyed-lock';
+import { jsonAfterOp } from './merge';
 
 /** A key as given: 32 bytes, or a passphrase of at least 32 characters (hashed to 32 bytes). */
 export type EncryptionKey = string | Buffer;
@@ -53,12 +55,17 @@ const placeOf = (storeKey: string, field: string) => Buffer.from(`${storeKey}\u0
  * no session data. Fields stay apart, so the Redis hash's per-field writes go on as before; the meta (times,
  * flash key names) is left readable for expiry. New writes use the first key; a field sealed with an older one
  * still opens. A field that does not open (a key removed, tampering) makes the record no session.
+ *
+ * A store cannot add to a sealed value, so a change's increments and pushes are worked out here on the opened
+ * values and stored as keys set: read, work out, write, one after another for a session within this process
+ * (at once for a store in this process), but not across processes.
  */
 export class EncryptedStore implements SessionStore {
   readonly name: string;
   readonly keepsRawIds?: boolean;
   readonly callTimeoutMs?: number;
   private readonly keys: SealingKey[];
+  private readonly opsLock = new KeyedLock();
 
   constructor(
     private readonly inner: SessionStore,
@@ -70,7 +77,12 @@ export class EncryptedStore implements SessionStore {
     this.callTimeoutMs = inner.callTimeoutMs;
     if (inner.readNow) this.readNow = (key) => this.opened(key, inner.readNow!(key));
     if (inner.applyNow) {
-      this.applyNow = (key, change, expiresAt) => inner.applyNow!(key, this.sealed(key, change), expiresAt);
+      this.applyNow = (key, change, expiresAt) => {
+        if (!change.ops) return inner.applyNow!(key, this.sealed(key, change), expiresAt);
+        if (!inner.readNow) return undefined;
+        const worked = this.opsWorkedOut(change, this.opened(key, inner.readNow(key)));
+        return inner.applyNow!(key, this.sealed(key, worked), expiresAt);
+      };
     }
   }
 
@@ -125,6 +137,15 @@ export class EncryptedStore implements SessionStore {
     return { data, meta: stored.meta, json };
   }
 
+  /** The change with its ops replaced by the keys set that they make of the stored values. */
+  private opsWorkedOut(change: SessionChange, stored: ReadResult): SessionChange {
+    const json = change.replace || stored === unreadableSession ? undefined : stored?.json;
+    const set = { ...change.set };
+    for (const op of change.ops!) set[op.key] = jsonAfterOp(json?.get(op.key), op);
+    const { ops: _worked, ...rest } = change;
+    return { ...rest, set };
+  }
+
   private sealed(storeKey: string, change: SessionChange): SessionChange {
     const set: Record<string, string> = {};
     for (const field in change.set) set[field] = this.seal(storeKey, field, change.set[field]!);
@@ -136,7 +157,13 @@ export class EncryptedStore implements SessionStore {
   }
 
   apply(key: string, change: SessionChange, expiresAt: number): Promise<ApplyResult> {
-    return this.inner.apply(key, this.sealed(key, change), expiresAt);
+    if (!change.ops) return this.inner.apply(key, this.sealed(key, change), expiresAt);
+    return this.opsLock.run(key, async () => {
+      const atOnce = this.applyNow?.(key, change, expiresAt);
+      if (atOnce !== undefined) return atOnce;
+      const worked = this.opsWorkedOut(change, await this.read(key));
+      return this.inner.apply(key, this.sealed(key, worked), expiresAt);
+    });
   }
 
   remove(key: string): Promise<boolean> {

@@ -64,12 +64,14 @@ function recordOf(session: KeptSession): SessionRecord {
   return { data, meta, json };
 }
 
+const sameText = (text: string) => text;
+
 /** The fields after a change, in the flat list's form. */
 function fieldListAfter(stored: KeptSession | undefined, change: SessionChange): readonly string[] {
   const pairs: Array<[string, string]> = [];
   const kept = stored?.fields ?? [];
   for (let index = 0; index < kept.length; index += 2) pairs.push([kept[index]!, kept[index + 1]!]);
-  const fields = fieldsAfter(pairs, change, (text) => text);
+  const fields = fieldsAfter(pairs, change, sameText, sameText);
   // sized once: a list grown by push keeps room for more, and every idle session would carry that room
   const list = new Array<string>(fields.size * 2);
   let index = 0;

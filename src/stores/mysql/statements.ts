@@ -1,5 +1,6 @@
-import type { SessionChange } from '../../store/contract';
+import type { SessionChange, SessionOp } from '../../store/contract';
 import { SessionConfigError } from '../../errors';
+import { setsOntoNothing } from '../../store/merge';
 
 /**
  * The SQL of the MySQL/MariaDB driver, written in what MySQL 8 and MariaDB 10.11 both accept. A row per
@@ -114,11 +115,15 @@ interface Fragment {
   values: unknown[];
 }
 
-/** `base` with `removed` keys removed, then `set` keys set to their values (a key in both ends up set, as in merge.ts). */
+/**
+ * `base` with `removed` keys removed, then `set` keys set to their values (a key in both ends up set, as in
+ * merge.ts), then the keys of `computed` set to what their SQL makes of the stored row.
+ */
 function jsonEdited(
   base: string,
   removed: readonly string[],
   set: ReadonlyArray<[string, unknown]>,
+  computed: readonly Fragment[] = [],
 ): Fragment {
   let sql = base;
   const values: unknown[] = [];
@@ -126,17 +131,57 @@ function jsonEdited(
     sql = `JSON_REMOVE(${sql}${', ?'.repeat(removed.length)})`;
     values.push(...removed.map(pathOf));
   }
-  if (set.length > 0) {
-    sql = `JSON_SET(${sql}${', ?, ?'.repeat(set.length)})`;
+  if (set.length > 0 || computed.length > 0) {
+    sql = `JSON_SET(${sql}${', ?, ?'.repeat(set.length)}`;
     for (const [key, value] of set) values.push(pathOf(key), value);
+    for (const fragment of computed) {
+      sql += `, ${fragment.sql}`;
+      values.push(...fragment.values);
+    }
+    sql += ')';
   }
   return { sql, values };
+}
+
+/** A JSON number as JSON.stringify writes it (merge.ts checks the same way). */
+const jsonNumber = `'^-?(0|[1-9][0-9]*)([.][0-9]+)?([eE][-+]?[0-9]+)?$'`;
+
+/**
+ * The path and the new JSON text of an op's key, from the stored `data`: an increment adds as a DOUBLE (as
+ * JavaScript adds) and writes an integer in full, any other number as the server's shortest exact text; a
+ * push appends the items' JSON to the stored text.
+ */
+function opAfter(op: SessionOp): Fragment {
+  const stored = 'JSON_UNQUOTE(JSON_EXTRACT(data, ?))';
+  const path = pathOf(op.key);
+  if (op.op === 'push') {
+    const items = op.items.join(',');
+    return {
+      sql:
+        `?, CASE WHEN LEFT(${stored}, 1) = '[' AND ${stored} <> '[]' ` +
+        `THEN CONCAT(LEFT(${stored}, CHAR_LENGTH(${stored}) - 1), ',', ?, ']') ELSE CONCAT('[', ?, ']') END`,
+      values: [path, path, path, path, path, items, items],
+    };
+  }
+  const total = `(CASE WHEN ${stored} REGEXP ${jsonNumber} THEN CAST(${stored} AS DOUBLE) ELSE 0 END + CAST(? AS DOUBLE))`;
+  const totalValues = [path, path, op.by];
+  return {
+    sql:
+      `?, IF(${total} = FLOOR(${total}) AND ABS(${total}) < 9007199254740992, ` +
+      `CAST(CAST(${total} AS SIGNED) AS CHAR), CAST(${total} AS CHAR))`,
+    values: [path, ...totalValues, ...totalValues, ...totalValues, ...totalValues, ...totalValues],
+  };
 }
 
 /** The stored data after the change, from `base` (the stored data, or an empty object). */
 function dataAfter(change: SessionChange, base: string): Fragment {
   const set = Object.entries(change.set);
-  return jsonEdited(base, change.replace ? [] : change.removed, set);
+  return jsonEdited(base, change.replace ? [] : change.removed, set, change.ops?.map(opAfter));
+}
+
+/** The data of a session that holds nothing yet: the keys set, and what the ops make of missing keys. */
+function freshDataOf(change: SessionChange): Fragment {
+  return jsonEdited(emptyObject, [], Object.entries(setsOntoNothing(change)));
 }
 
 /** The stored flash keys after the change: aged ones leave, flashed ones join (each key once: it is an object). */
@@ -169,7 +214,7 @@ export function applyStatement(
 ): Fragment {
   const meta = JSON.stringify(change.meta);
   const expiry = Math.round(expiresAt);
-  const freshData = dataAfter(change, emptyObject);
+  const freshData = freshDataOf(change);
   const freshFlash = flashAfter(change, emptyObject);
   if (!change.create) {
     const data = change.replace ? freshData : dataAfter(change, 'data');

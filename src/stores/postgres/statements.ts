@@ -40,9 +40,35 @@ const flashAfter = `ARRAY(
   )) WITH ORDINALITY AS listed(name, position)
   GROUP BY name ORDER BY min(position))`;
 
-/** The statements of one table; every one is a single round trip. */
-export function statementsFor(table: string) {
+/** A JSON number as JSON.stringify writes it (merge.ts checks the same way). */
+const jsonNumber = `'^-?(0|[1-9][0-9]*)([.][0-9]+)?([eE][-+]?[0-9]+)?$'`;
+
+/**
+ * The stored keys that the ops ($9: [{op, key, amount, items}]) change, each as its new JSON text: an
+ * increment adds as float8 (as JavaScript adds) and writes an integer in full, any other number as its
+ * shortest exact text; a push appends the items' JSON (`items`, joined by commas) to the stored text.
+ */
+const opsAfter = `COALESCE((SELECT jsonb_object_agg(o.key, CASE
+  WHEN o.op = 'push' THEN CASE
+    WHEN left(s.data->>o.key, 1) = '[' AND s.data->>o.key <> '[]'
+      THEN left(s.data->>o.key, -1) || ',' || o.items || ']'
+    ELSE '[' || o.items || ']' END
+  ELSE (SELECT CASE WHEN total = trunc(total) AND abs(total) < 9007199254740992 THEN total::bigint::text
+      ELSE total::text END
+    FROM (SELECT CASE WHEN s.data->>o.key ~ ${jsonNumber} THEN (s.data->>o.key)::float8 ELSE 0 END
+      + o.amount AS total) AS added)
+  END)
+  FROM jsonb_to_recordset($9::jsonb) AS o(op text, key text, amount float8, items text)), '{}'::jsonb)`;
+
+/**
+ * The apply statements: the keys set ($2) and, with ops, the keys they change over the stored ones; `fresh`
+ * is the data of a session that holds nothing yet ($10 with ops: the keys set and what the ops make of
+ * missing keys).
+ */
+function applyStatements(table: string, withOps: boolean) {
   const expiry = 'to_timestamp($5::float8 / 1000)';
+  const fresh = withOps ? '$10::jsonb' : '$2::jsonb';
+  const merged = `(s.data - $3::text[]) || $2::jsonb${withOps ? ` || ${opsAfter}` : ''}`;
   return {
     /*
      * apply, for a change that may create the session: $1 key, $2 keys set ({name: JSON text}), $3 keys
@@ -50,10 +76,10 @@ export function statementsFor(table: string) {
      * A stored row that has expired is overwritten as if it were not there.
      */
     create: `INSERT INTO ${table} AS s (key, data, meta, flash, expires_at)
-VALUES ($1, $2::jsonb, $4::jsonb, COALESCE($7::text[], '{}'), ${expiry})
+VALUES ($1, ${fresh}, $4::jsonb, COALESCE($7::text[], '{}'), ${expiry})
 ON CONFLICT (key) DO UPDATE SET
   data = CASE WHEN $6::boolean OR s.expires_at <= now() THEN excluded.data
-    ELSE (s.data - $3::text[]) || excluded.data END,
+    ELSE ${merged} END,
   meta = excluded.meta,
   flash = CASE WHEN $6::boolean OR s.expires_at <= now() THEN excluded.flash
     WHEN $7::text[] IS NULL THEN s.flash
@@ -61,13 +87,22 @@ ON CONFLICT (key) DO UPDATE SET
   expires_at = excluded.expires_at`,
     /* apply, for a change of a stored session: the same parameters; no row changed means 'gone'. */
     update: `UPDATE ${table} AS s SET
-  data = CASE WHEN $6::boolean THEN $2::jsonb ELSE (s.data - $3::text[]) || $2::jsonb END,
+  data = CASE WHEN $6::boolean THEN ${fresh} ELSE ${merged} END,
   meta = $4::jsonb,
   flash = CASE WHEN $6::boolean THEN COALESCE($7::text[], '{}')
     WHEN $7::text[] IS NULL THEN s.flash
     ELSE ${flashAfter} END,
   expires_at = ${expiry}
 WHERE key = $1 AND expires_at > now()`,
+  };
+}
+
+/** The statements of one table; every one is a single round trip. */
+export function statementsFor(table: string) {
+  return {
+    ...applyStatements(table, false),
+    /* the same, for a change with ops: $9 the ops, $10 the data of a session that holds nothing yet */
+    withOps: applyStatements(table, true),
     read: `SELECT data::text, meta::text, array_to_json(flash)::text FROM ${table}
 WHERE key = $1 AND expires_at > now()`,
     /* whether the deleted row was live */

@@ -2,6 +2,7 @@ import type {
   ApplyResult,
   ReadResult,
   SessionChange,
+  SessionOp,
   SessionRecord,
   SessionStore,
   ValueUpdate,
@@ -9,6 +10,7 @@ import type {
 import { unreadableSession } from '../../store/contract';
 import { KeyedLock } from '../../store/keyed-lock';
 import { asSessionRecord } from '../../store/record';
+import { setsOntoNothing } from '../../store/merge';
 import { createDataRecord, isUnsafeKey } from '../../session/change-tracker';
 import { durationOption } from '../../config/options';
 import { SessionConfigError } from '../../errors';
@@ -22,6 +24,13 @@ import { createTableSql, expectedColumns, qualifiedName, statementsFor } from '.
 const listPageSize = 200;
 /** PostgreSQL's identifier limit (63), less the `_expires_at` of the index name. */
 const longestTableName = 51;
+
+/** An op as the statement's jsonb_to_recordset reads it. */
+function opRow(op: SessionOp): { op: string; key: string; amount?: number; items?: string } {
+  return op.op === 'increment'
+    ? { op: op.op, key: op.key, amount: op.by }
+    : { op: op.op, key: op.key, items: op.items.join(',') };
+}
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -164,7 +173,7 @@ export class PostgresSessionStore implements SessionStore {
 
   async apply(key: string, change: SessionChange, expiresAt: number): Promise<ApplyResult> {
     await this.ready();
-    const values = [
+    const values: unknown[] = [
       key,
       JSON.stringify(change.set),
       change.removed,
@@ -174,7 +183,12 @@ export class PostgresSessionStore implements SessionStore {
       change.flash ? [...new Set(change.flash.flashed)] : null,
       change.flash?.aged ?? [],
     ];
-    const statement = change.create ? this.statements.create : this.statements.update;
+    let statements: Pick<PostgresStatements, 'create' | 'update'> = this.statements;
+    if (change.ops) {
+      statements = this.statements.withOps;
+      values.push(JSON.stringify(change.ops.map(opRow)), JSON.stringify(setsOntoNothing(change)));
+    }
+    const statement = change.create ? statements.create : statements.update;
     const { rowCount } = await this.connection.query(statement, values);
     return rowCount === 1 ? 'saved' : 'gone';
   }

@@ -99,6 +99,11 @@ export class RedisSessionStore implements SessionStore {
   apply(key: string, change: SessionChange, expiresAt: number): Promise<ApplyResult> {
     const sets: string[] = [];
     for (const name in change.set) sets.push(name, change.set[name]!);
+    const ops: string[] = [];
+    for (const op of change.ops ?? []) {
+      if (op.op === 'increment') ops.push('i', op.key, String(op.by));
+      else ops.push('p', op.key, op.items.join(','));
+    }
     const args = [
       change.create ? '1' : '0',
       JSON.stringify(change.meta),
@@ -108,7 +113,9 @@ export class RedisSessionStore implements SessionStore {
       JSON.stringify(change.flash?.flashed ?? []),
       change.replace ? '1' : '0',
       String(sets.length / 2),
+      String(ops.length / 3),
       ...sets,
+      ...ops,
       ...change.removed,
     ];
     return this.connection
