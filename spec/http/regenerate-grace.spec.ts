@@ -148,6 +148,18 @@ for (const store of storesUnderTest) {
       assert.deepEqual(await dataWith(app, latest), { cart: ['book'], userId: 42 });
     });
 
+    it('never turns the old id into a lasting cookie: a regenerate through it keeps nothing', async () => {
+      const { app } = signInApp({ ...store.options(), regenerateGrace: '10s' });
+      const { old } = await signIn(app);
+      const fresh = sessionCookieOf(await supertest(app).post('/regenerate').set('Cookie', old).expect(200))!;
+      assert.deepEqual(
+        await dataWith(app, fresh),
+        {},
+        'a new cookie with the signed-in data would outlive the window',
+      );
+      assert.deepEqual(await dataWith(app, old), {});
+    });
+
     it('without the option serves the old id an empty session, as before', async () => {
       const { app } = signInApp(store.options());
       const { old } = await signIn(app);
