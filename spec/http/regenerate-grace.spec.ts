@@ -6,7 +6,7 @@ import express from 'express';
 import type { Request, Response } from 'express';
 import supertest from 'supertest';
 import type { SessionEvent, SessionOptions } from '../../src';
-import { session } from '../../src';
+import { MemoryStore, session } from '../../src';
 import { storeKeyOf } from '../../src/session/ids';
 import { sessionCookieOf, setCookieOf } from '../helpers/app';
 import { sessionIdOfCookie } from '../helpers/session-ids';
@@ -164,6 +164,23 @@ for (const store of storesUnderTest) {
       const { app } = signInApp(store.options());
       const { old } = await signIn(app);
       assert.deepEqual(await dataWith(app, old), {});
+    });
+  });
+}
+
+for (const store of storesUnderTest) {
+  describe(`regenerateGrace events on the ${store.name} store`, () => {
+    it('tells the expiry of a forwarded session by its own at-rest id, not the old id', async () => {
+      // the store keeps sessions as long as the signing-in app's idle timeout; the reader's shorter one finds them expired
+      const shared = store.name === 'memory' ? { store: new MemoryStore() } : store.options();
+      const { app } = signInApp({ ...shared, idleTimeout: 60, regenerateGrace: '10s' });
+      const reader = signInApp({ ...shared, idleTimeout: 1, regenerateGrace: '10s' });
+      const expired: string[] = [];
+      reader.handler.events.on('expired', (event: SessionEvent) => expired.push(event.id!));
+      const { old, signedIn } = await signIn(app);
+      await sleep(1100);
+      assert.deepEqual(await dataWith(reader.app, old), {});
+      assert.deepEqual(expired, [storeKeyOf(sessionIdOfCookie(signedIn))]);
     });
   });
 }
