@@ -298,6 +298,16 @@ export class SessionManager {
     return record && new ForwardedSession(record, storeKey!);
   }
 
+  /**
+   * The store key of the session a raw id (`request.sessionID`) reaches: its own, or within a regenerate grace
+   * window the one it was forwarded to.
+   */
+  async sessionKeyOf(sessionId: string | undefined): Promise<string | undefined> {
+    if (sessionId === undefined) return undefined;
+    const key = this.store.keyOf(sessionId);
+    return (this.grace && (await this.grace.forwardedKey(key))) ?? key;
+  }
+
   /** Removes a session (stored under its id, or at `key`) from the store, then from its user's index; true when it was still stored. */
   async removeSession(
     sessionId: string,

@@ -39,6 +39,11 @@ function signInApp(options: SessionOptions) {
     await request.session!.regenerate({ keepData: true });
     response.send('regenerated');
   });
+  app.post('/sign-out-others', async (request: Request, response: Response) => {
+    const except = request.sessionID;
+    const current = (await handler.listUserSessions(42, { current: except })).filter((info) => info.current);
+    response.json({ current: current.length, revoked: await handler.revokeUserSessions(42, { except }) });
+  });
   app.post('/destroy', async (request: Request, response: Response) => {
     await request.session!.destroy();
     response.send('destroyed');
@@ -137,6 +142,14 @@ for (const store of storesUnderTest) {
       assert.equal(await handler.revokeUserSessions(42), 1);
       assert.deepEqual(await dataWith(app, old), {});
       assert.deepEqual(await dataWith(app, signedIn), {});
+    });
+
+    it("takes a request with the old id for the signed-in device: 'sign out the others' keeps its session", async () => {
+      const { app } = signInApp({ ...store.options(), userKey: 'userId', regenerateGrace: '10s' });
+      const { old, signedIn } = await signIn(app);
+      const others = await supertest(app).post('/sign-out-others').set('Cookie', old).expect(200);
+      assert.deepEqual(others.body, { current: 1, revoked: 0 });
+      assert.deepEqual(await dataWith(app, signedIn), { cart: ['book'], userId: 42 });
     });
 
     it('forwards one step only: an id regenerated twice within the window leads nowhere', async () => {
