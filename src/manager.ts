@@ -172,6 +172,18 @@ export class SessionManager {
     return new RequestSession(this, request, slot, undefined);
   }
 
+  /** An event of the session at `key`: one a regenerated id was forwarded to (regenerateGrace) is told by that key. */
+  private eventAt(
+    sessionId: string,
+    key: string | undefined,
+    data: SessionDataRecord | undefined,
+    reason: string,
+  ) {
+    const event = this.eventOf(sessionId, data, reason);
+    if (key !== undefined && key !== this.store.keyOf(sessionId)) event.id = key;
+    return event;
+  }
+
   /** 'idle' or 'absolute' for a session past that timeout. */
   private expiryReasonOf(record: SessionRecord, now: number): 'idle' | 'absolute' | undefined {
     const cookieMaxAge = record.meta.cookie?.originalMaxAge ?? this.config.cookie.maxAge ?? null;
@@ -181,9 +193,13 @@ export class SessionManager {
   }
 
   /** The stored record unless there is none, it is unreadable or it expired ('expired': it must be removed). */
-  private unexpired(sessionId: string, record: ReadResult): SessionRecord | 'expired' | undefined {
+  private unexpired(
+    sessionId: string,
+    record: ReadResult,
+    key?: string,
+  ): SessionRecord | 'expired' | undefined {
     if (record === unreadableSession)
-      this.events.notify('rejected', this.eventOf(sessionId, undefined, 'unreadable'));
+      this.events.notify('rejected', this.eventAt(sessionId, key, undefined, 'unreadable'));
     if (record === undefined || record === unreadableSession) {
       if (tracing) {
         trace(
@@ -199,7 +215,7 @@ export class SessionManager {
       if (tracing)
         trace(`session ${traceId(sessionId)} discarded: expired (idle or absolute timeout); removing it`);
       if (this.events.wants('expired'))
-        this.events.notify('expired', this.eventOf(sessionId, record.data, expiry));
+        this.events.notify('expired', this.eventAt(sessionId, key, record.data, expiry));
       return 'expired';
     }
     return record;
@@ -208,7 +224,7 @@ export class SessionManager {
   /** The session stored under an id (or at `key`), unless it expired (it is then removed) or fails the schema. */
   async readLive(sessionId: string, key = this.store.keyOf(sessionId)): Promise<SessionRecord | undefined> {
     const stored = await this.store.readSession(sessionId, key);
-    const record = this.unexpired(sessionId, stored);
+    const record = this.unexpired(sessionId, stored, key);
     if (record === 'expired') {
       await this.removeSession(sessionId, (stored as SessionRecord).data, key).catch(() => undefined);
       return undefined;
@@ -217,7 +233,7 @@ export class SessionManager {
     if (this.checks.afterLoad && !(await this.checks.afterLoad(record.data))) {
       if (tracing) trace(`session ${traceId(sessionId)} discarded: its data does not match the schema`);
       if (this.events.wants('rejected'))
-        this.events.notify('rejected', this.eventOf(sessionId, record.data, 'schema'));
+        this.events.notify('rejected', this.eventAt(sessionId, key, record.data, 'schema'));
       return undefined;
     }
     if (tracing) trace(`session ${traceId(sessionId)} loaded`);
@@ -280,6 +296,16 @@ export class SessionManager {
       );
     }
     return record && new ForwardedSession(record, storeKey!);
+  }
+
+  /**
+   * The store key of the session a raw id (`request.sessionID`) reaches: its own, or within a regenerate grace
+   * window the one it was forwarded to.
+   */
+  async sessionKeyOf(sessionId: string | undefined): Promise<string | undefined> {
+    if (sessionId === undefined) return undefined;
+    const key = this.store.keyOf(sessionId);
+    return (this.grace && (await this.grace.forwardedKey(key))) ?? key;
   }
 
   /** Removes a session (stored under its id, or at `key`) from the store, then from its user's index; true when it was still stored. */

@@ -81,8 +81,10 @@ function userSessionsOf(manager: SessionManager): UserSessions {
     return manager.userIndex;
   };
   return {
-    listUserSessions: async (userId, options = {}) => index().list(userId, options.current),
-    revokeUserSessions: async (userId, options = {}) => index().revoke(userId, options.except),
+    listUserSessions: async (userId, options = {}) =>
+      index().list(userId, await manager.sessionKeyOf(options.current)),
+    revokeUserSessions: async (userId, options = {}) =>
+      index().revoke(userId, await manager.sessionKeyOf(options.except)),
   };
 }
 

@@ -6,7 +6,7 @@ import express from 'express';
 import type { Request, Response } from 'express';
 import supertest from 'supertest';
 import type { SessionEvent, SessionOptions } from '../../src';
-import { session } from '../../src';
+import { MemoryStore, session } from '../../src';
 import { storeKeyOf } from '../../src/session/ids';
 import { sessionCookieOf, setCookieOf } from '../helpers/app';
 import { sessionIdOfCookie } from '../helpers/session-ids';
@@ -38,6 +38,11 @@ function signInApp(options: SessionOptions) {
   app.post('/regenerate', async (request: Request, response: Response) => {
     await request.session!.regenerate({ keepData: true });
     response.send('regenerated');
+  });
+  app.post('/sign-out-others', async (request: Request, response: Response) => {
+    const except = request.sessionID;
+    const current = (await handler.listUserSessions(42, { current: except })).filter((info) => info.current);
+    response.json({ current: current.length, revoked: await handler.revokeUserSessions(42, { except }) });
   });
   app.post('/destroy', async (request: Request, response: Response) => {
     await request.session!.destroy();
@@ -139,6 +144,14 @@ for (const store of storesUnderTest) {
       assert.deepEqual(await dataWith(app, signedIn), {});
     });
 
+    it("takes a request with the old id for the signed-in device: 'sign out the others' keeps its session", async () => {
+      const { app } = signInApp({ ...store.options(), userKey: 'userId', regenerateGrace: '10s' });
+      const { old, signedIn } = await signIn(app);
+      const others = await supertest(app).post('/sign-out-others').set('Cookie', old).expect(200);
+      assert.deepEqual(others.body, { current: 1, revoked: 0 });
+      assert.deepEqual(await dataWith(app, signedIn), { cart: ['book'], userId: 42 });
+    });
+
     it('forwards one step only: an id regenerated twice within the window leads nowhere', async () => {
       const { app } = signInApp({ ...store.options(), regenerateGrace: '10s' });
       const { old, signedIn } = await signIn(app);
@@ -148,10 +161,39 @@ for (const store of storesUnderTest) {
       assert.deepEqual(await dataWith(app, latest), { cart: ['book'], userId: 42 });
     });
 
+    it('never turns the old id into a lasting cookie: a regenerate through it keeps nothing', async () => {
+      const { app } = signInApp({ ...store.options(), regenerateGrace: '10s' });
+      const { old } = await signIn(app);
+      const fresh = sessionCookieOf(await supertest(app).post('/regenerate').set('Cookie', old).expect(200))!;
+      assert.deepEqual(
+        await dataWith(app, fresh),
+        {},
+        'a new cookie with the signed-in data would outlive the window',
+      );
+      assert.deepEqual(await dataWith(app, old), {});
+    });
+
     it('without the option serves the old id an empty session, as before', async () => {
       const { app } = signInApp(store.options());
       const { old } = await signIn(app);
       assert.deepEqual(await dataWith(app, old), {});
+    });
+  });
+}
+
+for (const store of storesUnderTest) {
+  describe(`regenerateGrace events on the ${store.name} store`, () => {
+    it('tells the expiry of a forwarded session by its own at-rest id, not the old id', async () => {
+      // the store keeps sessions as long as the signing-in app's idle timeout; the reader's shorter one finds them expired
+      const shared = store.name === 'memory' ? { store: new MemoryStore() } : store.options();
+      const { app } = signInApp({ ...shared, idleTimeout: 60, regenerateGrace: '10s' });
+      const reader = signInApp({ ...shared, idleTimeout: 1, regenerateGrace: '10s' });
+      const expired: string[] = [];
+      reader.handler.events.on('expired', (event: SessionEvent) => expired.push(event.id!));
+      const { old, signedIn } = await signIn(app);
+      await sleep(1100);
+      assert.deepEqual(await dataWith(reader.app, old), {});
+      assert.deepEqual(expired, [storeKeyOf(sessionIdOfCookie(signedIn))]);
     });
   });
 }

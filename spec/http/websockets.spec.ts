@@ -389,3 +389,52 @@ describe('WebSockets when the store is down', () => {
     socket.disconnect();
   });
 });
+
+describe('loadSession with named sessions: each handler loads its own session of the handshake', () => {
+  for (const store of storesUnderTest) {
+    const user = session({ secret: testSecret, logger: quietLogger, driver: 'memory' });
+    const admin = session({
+      name: 'admin',
+      secret: `${testSecret} (admin)`,
+      logger: quietLogger,
+      ...store.options(),
+    });
+    const app = express();
+    app.use(user, admin);
+    app.post('/sign-in', (request: Request, response: Response) => {
+      request.session.user = 'sharon';
+      request.sessions.admin!.admin = 'asif';
+      response.send('signed in');
+    });
+    const server = createServer(app);
+    const wss = new WebSocketServer({ server });
+    wss.on('connection', (ws: WebSocket, request: IncomingMessage) => {
+      // both at once, in the order the app's middlewares did not run them
+      void Promise.all([admin.loadSession(request), user.loadSession(request)]).then(
+        ([adminSession, userSession]) =>
+          ws.send(JSON.stringify({ admin: adminSession.all(), user: userSession.all() })),
+        (error: unknown) => ws.send(JSON.stringify({ error: (error as Error).message })),
+      );
+    });
+    before(async () => {
+      server.listen(0, '127.0.0.1');
+      await once(server, 'listening');
+    });
+    after(async () => {
+      for (const ws of wss.clients) ws.terminate();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+      server.closeAllConnections();
+      server.close();
+    });
+
+    it(`gives admin.loadSession the admin session and user.loadSession the user's (${store.name})`, async () => {
+      const signedIn = await supertest(server).post('/sign-in').expect(200);
+      const cookie = [sessionCookieOf(signedIn), sessionCookieOf(signedIn, 'admin')].join('; ');
+      const port = (server.address() as AddressInfo).port;
+      const ws = new WebSocket(`ws://127.0.0.1:${port}/`, { headers: { cookie } });
+      const [message] = (await once(ws, 'message')) as [Buffer];
+      ws.terminate();
+      assert.deepEqual(JSON.parse(String(message)), { admin: { admin: 'asif' }, user: { user: 'sharon' } });
+    });
+  }
+});

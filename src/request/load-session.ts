@@ -3,6 +3,8 @@ import type { Session, SessionData } from 'express-session';
 import { SessionError } from '../errors';
 import type { SessionManager } from '../manager';
 import type { SessionRequest } from './request-session';
+import { slotOf } from './accessors';
+import { sessionsViewOf } from './named-sessions';
 
 /** A session as `request.session` types it. */
 export type LoadedSession = Session & Partial<SessionData>;
@@ -19,7 +21,8 @@ export function hookableResponseOf(
   return (request as { upgrade?: boolean }).upgrade === true ? undefined : response;
 }
 
-const loading = new WeakMap<IncomingMessage, Promise<LoadedSession>>();
+/** Each session middleware's loading of each request: named sessions put several on one request. */
+const loading = new WeakMap<SessionManager, WeakMap<IncomingMessage, Promise<LoadedSession>>>();
 
 /**
  * The session of a request that no HTTP response answers (a WebSocket handshake in ws's `upgrade` or
@@ -28,21 +31,25 @@ const loading = new WeakMap<IncomingMessage, Promise<LoadedSession>>();
  * Asked again for the same request, it resolves to the same session.
  */
 export function loadSession(manager: SessionManager, request: IncomingMessage): Promise<LoadedSession> {
-  let session = loading.get(request);
+  let loadingOfManager = loading.get(manager);
+  if (!loadingOfManager) loading.set(manager, (loadingOfManager = new WeakMap()));
+  let session = loadingOfManager.get(request);
   if (!session) {
     session = load(manager, request as SessionRequest);
-    loading.set(request, session);
+    loadingOfManager.set(request, session);
   }
   return session;
 }
 
 async function load(manager: SessionManager, request: SessionRequest): Promise<LoadedSession> {
   await manager.attach(request, undefined);
-  const { session } = request;
-  if (session) return session as unknown as LoadedSession;
+  // this middleware's session: `request.session`, or beside it under its name (named sessions)
+  const main = slotOf(request);
+  const session = main && (sessionsViewOf(request, main) as Record<string, unknown>)[manager.config.name];
+  if (session) return session as LoadedSession;
   throw new SessionError(
     "No session for this request: it was destroyed, the request is outside the session cookie's path, " +
-      'or the express-session store says it is disconnected.',
+      'another middleware gave it a session, or the express-session store says it is disconnected.',
     500,
   );
 }

@@ -170,15 +170,23 @@ export class RequestSession implements SessionBackend, SessionAtResponse {
       previous.isNew || (await this.manager.removeSession(previous.id, previous.tracker.loaded, previousKey));
     this.phase = 'regenerated';
     this.state = this.newState();
-    if (this.manager.grace && !previous.isNew && stillStored)
+    // a session reached through a forwarding is never handed on: that would outlive the grace window
+    const handsOn = stillStored && !this.isForwarded(previous);
+    if (this.manager.grace && !previous.isNew && handsOn)
       await this.manager.grace.forward(previousKey, this.manager.store.keyOf(this.state.id));
     if (stillInDevelopment()) previous.warnOnWrite = 'regenerate';
-    if (keepData && stillStored) {
+    if (keepData && handsOn) {
       for (const key of previous.tracker.keys()) this.state.tracker.write(key, previous.tracker.peek(key));
       for (const key of previous.flashedKeys) this.state.flashedKeys.add(key);
     }
     if (tracing) {
-      const kept = !keepData ? 'empty' : stillStored ? 'data kept' : 'nothing kept: it was removed meanwhile';
+      const kept = !keepData
+        ? 'empty'
+        : handsOn
+          ? 'data kept'
+          : stillStored
+            ? 'nothing kept: it was reached through a regenerateGrace forwarding'
+            : 'nothing kept: it was removed meanwhile';
       this.note(
         `session ${traceId(previous.id)} regenerated into session ${traceId(this.state.id)} (${kept})`,
       );

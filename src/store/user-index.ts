@@ -161,10 +161,9 @@ export class UserSessionIndex {
     return live;
   }
 
-  /** The user's live sessions; `current` (a raw session id, e.g. `request.sessionID`) marks the asking device. */
-  async list(userId: string | number, current?: string): Promise<UserSessionInfo[]> {
+  /** The user's live sessions; `currentKey` (the store key of the asking device's session) marks that one. */
+  async list(userId: string | number, currentKey?: string): Promise<UserSessionInfo[]> {
     const sessions = await this.liveSessions(String(userId));
-    const currentKey = current === undefined ? undefined : this.store.keyOf(current);
     return sessions.map(([id, entry, record]) => ({
       id,
       createdAt: record.meta.createdAt,
@@ -174,10 +173,9 @@ export class UserSessionIndex {
     }));
   }
 
-  /** Deletes every session of the user but `except` (a raw session id: the current device); resolves to how many. */
-  async revoke(userId: string | number, except?: string): Promise<number> {
+  /** Deletes every session of the user but the one at `kept` (a store key: the current device's); resolves to how many. */
+  async revoke(userId: string | number, kept?: string): Promise<number> {
     const user = String(userId);
-    const kept = except === undefined ? undefined : this.store.keyOf(except);
     const revoked = (await this.liveSessions(user))
       .map(([sessionKey]) => sessionKey)
       .filter((key) => key !== kept);
