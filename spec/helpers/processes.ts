@@ -46,10 +46,7 @@ export function startServerChild(
  * One server process for all the tests of a describe block (call it in the block itself): started by the first
  * test that asks, killed when the block ends. Starting a process costs a second or more under load.
  */
-export function serverChildOfSuite(
-  options: SessionOptions,
-  fixture: string,
-): () => Promise<ServerProcess> {
+export function serverChildOfSuite(options: SessionOptions, fixture: string): () => Promise<ServerProcess> {
   let server: Promise<ServerProcess> | undefined;
   let child: ChildProcess | undefined;
   after(() => child?.kill('SIGKILL'));
