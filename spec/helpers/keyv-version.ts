@@ -10,6 +10,7 @@
 // Every spec file reports the keyv it ran on, once, on stderr (stdout of a spawned server is its protocol).
 import { readFileSync, realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { mysqlAnswers, postgresAnswers, redisAnswers } from './services';
 import { projectRoot, specFileOfThisProcess, swapProjectPackage } from './swap-package';
 
 const wanted = process.env.SESSION_SPEC_KEYV ?? '6';
@@ -46,4 +47,11 @@ if (specFile !== undefined) {
     );
   }
   process.stderr.write(`keyv ${version} under ${specFile}\n`);
+}
+
+// the test runner asks once which services answer; the spec files' processes inherit the answers
+if (process.execArgv.includes('--test')) {
+  redisAnswers();
+  postgresAnswers();
+  mysqlAnswers();
 }

@@ -2,7 +2,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after } from 'node:test';
-import { execFileSync } from 'node:child_process';
 import KeyvSqlite from '@keyv/sqlite';
 import expressSession from 'express-session';
 import SessionFileStore from 'session-file-store';
@@ -11,6 +10,9 @@ import { Keyv as Keyv5 } from 'keyv5';
 import type { SessionOptions } from '../../src';
 import { RedisSessionStore } from '../../src';
 import { MysqlSessionStore } from '../../src/stores/mysql/store';
+import { mysqlAnswers, mysqlUrl, postgresAnswers, postgresUrl, redisAnswers, redisUrl } from './services';
+
+export { mysqlAnswers, mysqlUrl, postgresAnswers, postgresUrl, redisAnswers, redisUrl };
 
 export interface StoreUnderTest {
   name: string;
@@ -67,7 +69,6 @@ export const keyv5SqliteStore: StoreUnderTest = {
   },
 };
 
-export const redisUrl = 'redis://127.0.0.1:6379';
 let redisStores = 0;
 
 /** A RedisSessionStore under a prefix of its own; its keys are removed and its connection closed after the file's tests. */
@@ -94,17 +95,6 @@ export const postgresStore: StoreUnderTest = {
   options: () => ({ driver: 'postgres', postgres: { url: postgresUrl, table: postgresTableForTest() } }),
 };
 
-export function redisAnswers(): boolean {
-  try {
-    return (
-      execFileSync('redis-cli', ['-h', '127.0.0.1', '-p', '6379', 'ping'], { encoding: 'utf8' }).trim() ===
-      'PONG'
-    );
-  } catch {
-    return false;
-  }
-}
-
 /** Options for the redis driver under a prefix of the test's own, whose keys are removed after the file's tests. */
 function redisDriverForTest(label: string): SessionOptions {
   const prefix = `rcs-test-${label}-${process.pid}`;
@@ -120,38 +110,7 @@ function redisDriverForTest(label: string): SessionOptions {
   return { driver: 'redis', redis: { url: redisUrl, prefix } };
 }
 
-export const postgresUrl = 'postgres://postgres@127.0.0.1:5432/test';
-
-export function postgresAnswers(): boolean {
-  try {
-    execFileSync('pg_isready', ['-h', '127.0.0.1', '-p', '5432'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-export const mysqlUrl = 'mysql://root@127.0.0.1:3306/test';
 let mysqlTables = 0;
-
-/** Whether MariaDB (or MySQL) answers at mysqlUrl, asked from a child process so that this one stays synchronous. */
-let mysqlAnswered: boolean | undefined;
-export function mysqlAnswers(): boolean {
-  mysqlAnswered ??= probeMysql();
-  return mysqlAnswered;
-}
-
-function probeMysql(): boolean {
-  const probe =
-    "require('mysql2').createConnection({ uri: process.argv[1], connectTimeout: 1000 })" +
-    '.query("SELECT 1", (error, _rows) => process.exit(error ? 1 : 0))';
-  try {
-    execFileSync(process.execPath, ['-e', probe, mysqlUrl], { stdio: 'ignore', timeout: 5000 });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Runs statements on a connection of its own (not through a store under test). */
 export async function postgresAdmin(...statements: string[]): Promise<unknown[][]> {
