@@ -40,7 +40,7 @@ interface PgModule {
 }
 
 /** What two processes creating the same table at once meet; the driver goes on with the table the other made. */
-export const createRaceCodes: ReadonlySet<string> = new Set(['23505', '42P07']);
+export const createRaceCodes: ReadonlySet<string> = new Set(['23505', '42P07', '42710']);
 
 const statementNames = new Map<string, string>();
 
