@@ -34,6 +34,25 @@ describe('the session cookie', () => {
     }
   });
 
+  it('remembers a verified value only for the secrets that verified it, and never a forgery', () => {
+    const signed = signSessionId('the-id', 'old');
+    const rotated = ['new', 'old'];
+    const before = ['old'];
+    assert.deepEqual(unsignSessionId(signed, before), { id: 'the-id', signedWithCurrentSecret: true });
+    assert.deepEqual(unsignSessionId(signed, before), { id: 'the-id', signedWithCurrentSecret: true });
+    // another app, or the same one after a rotation: its own secrets decide, not what was seen before
+    assert.equal(unsignSessionId(signed, ['another']), undefined);
+    assert.deepEqual(unsignSessionId(signed, rotated), { id: 'the-id', signedWithCurrentSecret: false });
+    const forged = 's:the-id.' + signSessionId('the-id', 'attacker').split('.')[1];
+    for (let attempt = 0; attempt < 3; attempt += 1) assert.equal(unsignSessionId(forged, before), undefined);
+    // more values than it keeps: each is still checked, and verified again once forgotten
+    for (let index = 0; index < 3000; index += 1) {
+      const id = `id-${index}`;
+      assert.equal(unsignSessionId(signSessionId(id, 'old'), before)?.id, id);
+    }
+    assert.equal(unsignSessionId(signed, before)?.id, 'the-id');
+  });
+
   it('behaves like express-session’s Cookie: maxAge counts down from expires', () => {
     const cookie = new SessionCookie({ maxAge: 60_000 });
     assert.equal(cookie.originalMaxAge, 60_000);

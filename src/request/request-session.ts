@@ -461,12 +461,15 @@ export class RequestSession implements SessionBackend, SessionAtResponse {
     }
     this.cookieApplied = true;
     const { config } = this.manager;
-    const secureRequest = isSecureRequest(request, config.proxy);
     const sendsCookie = !this.byHeader && config.header?.cookie !== false;
+    const secureOnly = sendsCookie && state.cookie.secure === true;
+    // asked only of a cookie that depends on it: behind Express it is `request.secure`, not a cheap read
+    let secureRequest: boolean | undefined;
+    const isSecure = () => (secureRequest ??= isSecureRequest(request, config.proxy));
     const facts = {
       idIsString: typeof this.sessionIdValue() === 'string',
-      secureOnly: sendsCookie && state.cookie.secure === true,
-      secureRequest,
+      secureOnly,
+      secureRequest: secureOnly && isSecure(),
       storedAndKept: stored && shownSession(request, this.slot) === this.session,
       idChanged: state.idChanged,
       resign: this.resign,
@@ -476,7 +479,7 @@ export class RequestSession implements SessionBackend, SessionAtResponse {
       destroyedFromCookie: this.incomingId !== undefined && this.phase === 'destroyed',
     };
     const decision = cookieDecisionOf(facts);
-    if (decision === undefined && facts.secureOnly && !secureRequest) {
+    if (decision === undefined && secureOnly && !facts.secureRequest) {
       if (cookieDecisionOf({ ...facts, secureRequest: true }) !== undefined) {
         this.manager.warnings.droppedSecureCookie(request, config.proxy);
       }
@@ -498,10 +501,10 @@ export class RequestSession implements SessionBackend, SessionAtResponse {
     let header: string;
     if (decision === 'session') {
       state.cookie.resetMaxAge();
-      header = state.cookie.serialize(config.name, signSessionId(state.id, config.secrets[0]), secureRequest);
-      this.checkCookie(header, secureRequest);
+      header = state.cookie.serialize(config.name, signSessionId(state.id, config.secrets[0]), isSecure());
+      this.checkCookie(header, isSecure());
     } else {
-      header = state.cookie.expired().serialize(config.name, '', secureRequest);
+      header = state.cookie.expired().serialize(config.name, '', isSecure());
     }
     const existing = response.getHeader('Set-Cookie');
     const others = existing === undefined ? [] : Array.isArray(existing) ? existing : [String(existing)];

@@ -185,8 +185,30 @@ export interface UnsignedSessionId {
   byHeader?: boolean;
 }
 
+/**
+ * Cookie values whose signature checked out lately, per list of secrets: a client sends the same cookie on each
+ * request, and its HMAC is then computed once. Only verified values are kept, so a forgery is checked every time.
+ */
+const recentlyVerified = new WeakMap<readonly CookieSecret[], Map<string, Readonly<UnsignedSessionId>>>();
+const recentlyVerifiedKept = 1024;
+
 /** Checks the signature against every secret; undefined for anything unsigned, malformed or forged. */
 export function unsignSessionId(
+  cookieValue: string,
+  secrets: readonly CookieSecret[],
+): Readonly<UnsignedSessionId> | undefined {
+  let verified = recentlyVerified.get(secrets);
+  const known = verified?.get(cookieValue);
+  if (known !== undefined) return known;
+  const unsigned = verifySignature(cookieValue, secrets);
+  if (unsigned === undefined) return undefined;
+  if (verified === undefined) recentlyVerified.set(secrets, (verified = new Map()));
+  if (verified.size >= recentlyVerifiedKept) verified.clear();
+  verified.set(cookieValue, unsigned);
+  return unsigned;
+}
+
+function verifySignature(
   cookieValue: string,
   secrets: readonly CookieSecret[],
 ): UnsignedSessionId | undefined {
@@ -245,7 +267,10 @@ export function readSessionId(
   return unsignCookie(cookies?.[cookieName], secrets);
 }
 
-function unsignCookie(value: unknown, secrets: readonly CookieSecret[]): UnsignedSessionId | undefined {
+function unsignCookie(
+  value: unknown,
+  secrets: readonly CookieSecret[],
+): Readonly<UnsignedSessionId> | undefined {
   if (typeof value !== 'string' || value.length > longestCookieValue) return undefined;
   return unsignSessionId(value, secrets);
 }
