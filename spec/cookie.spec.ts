@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import signature from 'cookie-signature';
 import { SessionCookie } from '../src';
 import { signSessionId, unsignSessionId } from '../src/session/cookie';
+import { generateSessionId } from '../src/session/ids';
 
 describe('the session cookie', () => {
   it('is signed exactly as express-session signs it', () => {
@@ -71,5 +72,13 @@ describe('the session cookie', () => {
     );
     assert.match(cookie.serialize('sid', 'v', true), /; Secure/);
     assert.deepEqual(new SessionCookie({ maxAge: 1000 }).toJSON().originalMaxAge, 1000);
+  });
+});
+
+describe('session ids', () => {
+  it('are 256 random bits each, base64url, never drawn twice (across refills of the random pool)', () => {
+    const ids = Array.from({ length: 1000 }, () => generateSessionId());
+    for (const id of ids) assert.match(id, /^[A-Za-z0-9_-]{43}$/);
+    assert.equal(new Set(ids).size, ids.length);
   });
 });
