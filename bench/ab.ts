@@ -11,17 +11,16 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { BenchServer, Driven, Route } from './drive';
-import { drive, loginCookies, median, removeRedisKeys, startBenchServer, stopBenchServer } from './drive';
+import {
+  drive,
+  loginCookies,
+  median,
+  removeRedisKeys,
+  routes,
+  startBenchServer,
+  stopBenchServer,
+} from './drive';
 import { redisPrefixes } from './servers';
-
-/** The routes of bench/servers.ts, by short name. */
-const routes: Record<string, Route> = {
-  counter: { path: '/counter', withCookie: true },
-  user: { path: '/user', withCookie: true },
-  plain: { path: '/plain', withCookie: false },
-  login: { path: '/login', withCookie: false },
-  large: { path: '/counter', withCookie: true, login: '/login-large' },
-};
 
 function usage(problem: string): never {
   console.error(

@@ -20,6 +20,15 @@ export interface Route {
   login?: string;
 }
 
+/** The routes of bench/servers.ts, by short name. */
+export const routes: Record<string, Route> = {
+  counter: { path: '/counter', withCookie: true },
+  user: { path: '/user', withCookie: true },
+  plain: { path: '/plain', withCookie: false },
+  login: { path: '/login', withCookie: false },
+  large: { path: '/counter', withCookie: true, login: '/login-large' },
+};
+
 /** CPU time a process has used so far, in microseconds (Linux /proc; NaN elsewhere). */
 export function cpuTimeOf(pid: number): number {
   try {

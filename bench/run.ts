@@ -2,6 +2,8 @@
  * `npm run bench`: starts each server in its own process, one after another and interleaved over several
  * rounds (A B C … A B C …), drives each with autocannon (same connections, duration and cookies for all),
  * and writes the medians and ratios to bench/results.md and bench/results.svg.
+ * Each measured run follows a warm-up of the same workload that is not counted (BENCH_WARMUP seconds, 1 by
+ * default), so servers are compared once their code is compiled, as bench/ab.ts compares them.
  * BENCH_ROUNDS, BENCH_DURATION (seconds) and BENCH_CONNECTIONS override the defaults; BENCH_SERVERS and
  * BENCH_WORKLOADS (comma-separated parts of names) pick a subset; BENCH_PROFILE=1 runs the servers under
  * --cpu-prof (profiles in bench/profiles/); BENCH_PER_REQUEST sets the requests of the allocation and promise
@@ -25,6 +27,8 @@ import { postgresTables, redisPrefixes, serverKinds } from './servers';
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const duration = Number(process.env.BENCH_DURATION ?? 3);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 16);
+/** Seconds of the same workload before each measured run, not counted: the servers are compared warm. */
+const warmup = Number(process.env.BENCH_WARMUP ?? 1);
 const sessionsCreated = 10_000;
 const profile = process.env.BENCH_PROFILE === '1';
 const benchDirectory = join(__dirname, '..', '..', 'bench');
@@ -108,21 +112,21 @@ async function measure(server: StartedServer, workload: Workload, cookies: strin
   const amount =
     'amount' in workloads[workload] ? (workloads[workload] as { amount: number }).amount : undefined;
   let nextCookie = 0;
-  const cpuBefore = cpuTimeOf(child.pid!);
-  const started = performance.now();
-  let lastResponseAt = started;
-  const options: autocannon.Options = {
+  const options = (run: { amount: number } | { duration: number }): autocannon.Options => ({
     url: `${url}${path}`,
     connections,
-    ...(amount ? { amount } : { duration }),
+    ...run,
     setupClient: (client) => {
       if (withCookie) client.setHeaders({ cookie: cookies[nextCookie++ % cookies.length]! });
     },
-  };
-  const result = await new Promise<autocannon.Result>((resolve, reject) => {
-    const instance = autocannon(options, (error, finished) => (error ? reject(error) : resolve(finished)));
-    // autocannon notices that `amount` is reached on a one-second tick: time the last response instead.
-    instance.on('response', () => (lastResponseAt = performance.now()));
+  });
+  if (warmup > 0) await runAutocannon(options({ duration: warmup }));
+  const cpuBefore = cpuTimeOf(child.pid!);
+  const started = performance.now();
+  let lastResponseAt = started;
+  // autocannon notices that `amount` is reached on a one-second tick: time the last response instead.
+  const result = await runAutocannon(options(amount ? { amount } : { duration }), () => {
+    lastResponseAt = performance.now();
   });
   const seconds = (lastResponseAt - started) / 1000;
   return {
@@ -131,6 +135,13 @@ async function measure(server: StartedServer, workload: Workload, cookies: strin
     errors: result.errors + result.non2xx,
     cpuMicroseconds: (cpuTimeOf(child.pid!) - cpuBefore) / Math.max(1, result.requests.total),
   };
+}
+
+function runAutocannon(options: autocannon.Options, onResponse?: () => void): Promise<autocannon.Result> {
+  return new Promise<autocannon.Result>((resolve, reject) => {
+    const instance = autocannon(options, (error, finished) => (error ? reject(error) : resolve(finished)));
+    if (onResponse) instance.on('response', onResponse);
+  });
 }
 
 /** Whether a comma-separated filter in the environment variable picks `name` (no filter picks all). */
@@ -234,7 +245,7 @@ async function main(): Promise<void> {
     `# Benchmark results`,
     '',
     `${new Date().toISOString().slice(0, 10)} · ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}) · Node ${process.version} · ` +
-      `${rounds} interleaved rounds · ${connections} connections · ${duration} s per run (workload (d): ${sessionsCreated} new sessions) · ` +
+      `${rounds} interleaved rounds · ${connections} connections · ${duration} s per run after ${warmup} s of warm-up (workload (d): ${sessionsCreated} new sessions) · ` +
       'autocannon in the same machine as the server.',
     '',
     'req/s is the median over the rounds; p99 is the median of each run’s 99th-percentile latency. CPU is the ' +
