@@ -273,47 +273,52 @@ export type SessionOf<Data extends object> = SessionObject & {
   [Key in keyof Data]?: Data[Key];
 } & { [key: string]: unknown };
 
+/** A property of the session object itself (a method, `id`, `cookie`…), not a data key. */
+const isMember = (target: SessionObject, property: string | symbol): boolean =>
+  typeof property === 'symbol' || property in target;
+
+/** One handler for every session: it reaches the session's state through the target, so no session makes closures. */
+const sessionHandler: ProxyHandler<SessionObject> = {
+  get(object, property, receiver) {
+    if (isMember(object, property)) return Reflect.get(object, property, receiver);
+    return object[sessionState].tracker.handOut(property as string);
+  },
+  set(object, property, value, receiver) {
+    if (typeof property === 'symbol' || property === 'cookie')
+      return Reflect.set(object, property, value, receiver);
+    writeKey(object[sessionState], property, value);
+    return true;
+  },
+  defineProperty(object, property, descriptor) {
+    if (typeof property === 'symbol') return Reflect.defineProperty(object, property, descriptor);
+    writeKey(object[sessionState], property, descriptor.value);
+    return true;
+  },
+  deleteProperty(object, property) {
+    if (isMember(object, property)) return false;
+    const state = object[sessionState];
+    if (state.warnOnWrite) state.backend.staleWrite?.(state, property as string);
+    state.tracker.remove(property as string);
+    return true;
+  },
+  has(object, property) {
+    return isMember(object, property) || object[sessionState].tracker.has(property as string);
+  },
+  ownKeys(object) {
+    return ['cookie', ...object[sessionState].tracker.keys()];
+  },
+  getOwnPropertyDescriptor(object, property) {
+    if (property === 'cookie') return dataProperty(object.cookie);
+    const { tracker } = object[sessionState];
+    if (typeof property === 'string' && tracker.has(property)) return dataProperty(tracker.handOut(property));
+    return undefined;
+  },
+};
+
 /**
  * Wraps a SessionObject so data keys read and write like plain properties (express-session style):
  * `session.users = [...]`, `session.users = null` (removes), `delete session.users`, `'users' in session`.
  */
 export function createSession<Data extends object = SessionData>(state: SessionState): SessionOf<Data> {
-  const target = new SessionObject(state);
-  const isMember = (property: string | symbol): boolean => typeof property === 'symbol' || property in target;
-  const { tracker } = state;
-  return new Proxy(target, {
-    get(object, property, receiver) {
-      if (isMember(property)) return Reflect.get(object, property, receiver);
-      return tracker.handOut(property as string);
-    },
-    set(object, property, value, receiver) {
-      if (typeof property === 'symbol' || property === 'cookie')
-        return Reflect.set(object, property, value, receiver);
-      writeKey(object[sessionState], property, value);
-      return true;
-    },
-    defineProperty(object, property, descriptor) {
-      if (typeof property === 'symbol') return Reflect.defineProperty(object, property, descriptor);
-      writeKey(object[sessionState], property, descriptor.value);
-      return true;
-    },
-    deleteProperty(_object, property) {
-      if (isMember(property)) return false;
-      if (state.warnOnWrite) state.backend.staleWrite?.(state, property as string);
-      tracker.remove(property as string);
-      return true;
-    },
-    has(_object, property) {
-      return isMember(property) || tracker.has(property as string);
-    },
-    ownKeys() {
-      return ['cookie', ...tracker.keys()];
-    },
-    getOwnPropertyDescriptor(object, property) {
-      if (property === 'cookie') return dataProperty(object.cookie);
-      if (typeof property === 'string' && tracker.has(property))
-        return dataProperty(tracker.handOut(property));
-      return undefined;
-    },
-  }) as unknown as SessionOf<Data>;
+  return new Proxy(new SessionObject(state), sessionHandler) as unknown as SessionOf<Data>;
 }
