@@ -34,6 +34,27 @@ describe('MemoryStore', () => {
     await store.close();
   });
 
+  it('gives back the times it was given exactly, whatever they are, and each value as it was stored', async () => {
+    const store = new MemoryStore();
+    const now = Date.now();
+    const cases = [
+      { createdAt: now - 40 * 86_400_000, lastSeenAt: now, expiresAt: now + 30 * 86_400_000 },
+      { createdAt: 1.5, lastSeenAt: now + 0.1, expiresAt: now + 3_600_000.7 },
+      { createdAt: now, lastSeenAt: now, expiresAt: Number.MAX_VALUE },
+    ];
+    const odd = '"\\u0000 é \\ud800 𝄞 \\"quoted\\""';
+    for (const [index, { createdAt, lastSeenAt, expiresAt }] of cases.entries()) {
+      const change = { set: { odd, large: JSON.stringify('x'.repeat(2000)) }, removed: [], create: true };
+      store.applyNow(`times${index}`, { ...change, meta: { createdAt, lastSeenAt } }, expiresAt);
+      const record = store.readNow(`times${index}`);
+      assert.ok(record && typeof record === 'object');
+      assert.deepEqual(record.meta, { createdAt, lastSeenAt });
+      assert.equal(record.json?.get('odd'), odd);
+      assert.equal(record.data.large, 'x'.repeat(2000));
+      assert.equal(await store.expiryOf(`times${index}`), expiresAt);
+    }
+  });
+
   it('stores a save inside res.end(), without holding the response, and the next request reads it', async () => {
     const app = express();
     app.use(session({ secret: testSecret, driver: 'memory', logger: quietLogger }));

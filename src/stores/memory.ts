@@ -28,14 +28,35 @@ const noFlashKeys: readonly string[] = Object.freeze([]);
  * stored: a save stores a new one.
  */
 class KeptSession {
+  /**
+   * The times as distances back from the expiry where that is exact: distances under 12 days are small integers,
+   * kept in the object itself, where a timestamp takes a number object of its own. Else the times themselves.
+   */
+  private readonly seen: number;
+  private readonly created: number;
+  private readonly relative: boolean;
+
   constructor(
     readonly expires: number,
     readonly fields: readonly string[],
-    readonly createdAt: number,
-    readonly lastSeenAt: number,
+    createdAt: number,
+    lastSeenAt: number,
     readonly cookie: SessionRecordMeta['cookie'],
     readonly flash: readonly string[],
-  ) {}
+  ) {
+    this.relative =
+      Number.isSafeInteger(expires) && Number.isSafeInteger(lastSeenAt) && Number.isSafeInteger(createdAt);
+    this.seen = this.relative ? expires - lastSeenAt : lastSeenAt;
+    this.created = this.relative ? lastSeenAt - createdAt : createdAt;
+  }
+
+  get lastSeenAt(): number {
+    return this.relative ? this.expires - this.seen : this.seen;
+  }
+
+  get createdAt(): number {
+    return this.relative ? this.lastSeenAt - this.created : this.created;
+  }
 }
 
 /** A value beside the sessions (the user index), as its JSON. */
@@ -64,14 +85,19 @@ function recordOf(session: KeptSession): SessionRecord {
   return { data, meta, json };
 }
 
-const sameText = (text: string) => text;
+/**
+ * The JSON of a value as kept: a short one is copied to a string of its exact size. The strings JSON.stringify
+ * returns keep about 48 bytes of its working buffer, as much as an idle session's whole small value.
+ */
+const keptText = (json: string): string =>
+  json.length <= 512 ? (JSON.parse(JSON.stringify(json)) as string) : json;
 
 /** The fields after a change, in the flat list's form. */
 function fieldListAfter(stored: KeptSession | undefined, change: SessionChange): readonly string[] {
   const pairs: Array<[string, string]> = [];
   const kept = stored?.fields ?? [];
   for (let index = 0; index < kept.length; index += 2) pairs.push([kept[index]!, kept[index + 1]!]);
-  const fields = fieldsAfter(pairs, change, sameText, sameText);
+  const fields = fieldsAfter(pairs, change, keptText, (json) => json);
   // sized once: a list grown by push keeps room for more, and every idle session would carry that room
   const list = new Array<string>(fields.size * 2);
   let index = 0;
