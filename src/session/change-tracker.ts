@@ -217,33 +217,35 @@ export class ChangeTracker {
 
   /** The keys whose JSON differs from the baseline, and the keys removed. Throws if a changed value is not JSON-safe. */
   changes(): SessionChanges {
-    const set: SessionDataRecord = {};
-    const json: Record<string, string> = {};
-    const removed: string[] = [];
-    const { pending, storedUnknown } = this;
-    for (const key of new Set([...this.dirty, ...this.snapshots.keys()])) {
-      if (pending?.has(key)) continue;
-      const wasThere = Object.hasOwn(this.baseline, key);
-      const forced = storedUnknown?.has(key) === true && this.dirty.has(key);
-      if (!Object.hasOwn(this.data, key)) {
-        if (wasThere || forced) removed.push(key);
-        continue;
-      }
-      const value = this.data[key];
-      const before = forced
-        ? undefined
-        : (this.snapshots.get(key) ?? (wasThere ? this.baselineJsonOf(key) : undefined));
-      const after = jsonOf(key, value);
-      if (after !== before) {
-        assertJsonSafe(key, value, this.instanceKeys?.has(key) === true);
-        set[key] = value;
-        json[key] = after!;
-      }
-    }
-    if (!pending || pending.size === 0) return { set, json, removed };
-    this.pushedInPlaceAsWrites(pending, set, json);
+    const changes: SessionChanges = { set: {}, json: {}, removed: [] };
+    for (const key of this.dirty) this.compare(key, changes);
+    for (const key of this.snapshots.keys()) if (!this.dirty.has(key)) this.compare(key, changes);
+    const { pending } = this;
+    if (!pending || pending.size === 0) return changes;
+    this.pushedInPlaceAsWrites(pending, changes.set, changes.json);
     const planned = pending.plan();
-    return planned ? { set, json, removed, ...planned } : { set, json, removed };
+    return planned ? { ...changes, ...planned } : changes;
+  }
+
+  /** Adds a key that can have changed (written, removed or handed out) to the changes, if it did change. */
+  private compare(key: string, { set, json, removed }: SessionChanges): void {
+    if (this.pending?.has(key)) return;
+    const wasThere = Object.hasOwn(this.baseline, key);
+    const forced = this.storedUnknown?.has(key) === true && this.dirty.has(key);
+    if (!Object.hasOwn(this.data, key)) {
+      if (wasThere || forced) removed.push(key);
+      return;
+    }
+    const value = this.data[key];
+    const before = forced
+      ? undefined
+      : (this.snapshots.get(key) ?? (wasThere ? this.baselineJsonOf(key) : undefined));
+    const after = jsonOf(key, value);
+    if (after !== before) {
+      assertJsonSafe(key, value, this.instanceKeys?.has(key) === true);
+      set[key] = value;
+      json[key] = after!;
+    }
   }
 
   /**
