@@ -30,6 +30,8 @@ export interface RequestSlot {
   shown?: unknown;
   /** On the main slot: `request.sessions`, once read. */
   sessions?: object;
+  /** On the main slot: the response's watch (response-hooks.ts), kept here so that no response gets a property. */
+  responseWatch?: unknown;
 }
 
 const requestSlot = Symbol('routing-controllers-session');

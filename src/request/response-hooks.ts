@@ -1,7 +1,9 @@
 import { ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { holdResponse } from './response-hold';
 import { sharedPrototypeOf } from './shared-prototype';
 import { sessionsAtResponse } from './response-sessions';
+import { slotOf } from './accessors';
 
 /** Store work the end of a response waits for, and whether its failure would lose data or a removal. */
 export interface EndWork {
@@ -40,6 +42,24 @@ type WatchMode = 'watching' | 'ended' | 'failing' | 'discarding';
 
 const watchSlot = Symbol('routing-controllers-session response');
 type WatchedResponse = ServerResponse & { [watchSlot]?: ResponseWatch };
+
+/**
+ * A response's watch is kept in its request's slot: a property added to each response would give every response
+ * a hidden class of its own (a new map and a copy of its descriptors, about 1.7 KB a response). A response
+ * without such a request (none known, or none slotted) keeps it itself.
+ */
+function watchOf(response: WatchedResponse): ResponseWatch | undefined {
+  const request = response.req as IncomingMessage | undefined;
+  const slot = request && slotOf(request);
+  return (slot?.responseWatch as ResponseWatch | undefined) ?? response[watchSlot];
+}
+
+function keepWatch(response: WatchedResponse, watch: ResponseWatch): void {
+  const request = response.req as IncomingMessage | undefined;
+  const slot = request && slotOf(request);
+  if (slot) slot.responseWatch = watch;
+  else response[watchSlot] = watch;
+}
 
 /**
  * One response's part in the saving: the session asked at the first byte and at the end, and the calls held
@@ -226,7 +246,7 @@ function hooksOver(inherited: Record<Hooked, Method>): Record<Hooked, Method> {
     const original = inherited[method];
     // `arguments` handed on as is: no array is made for a response that has no session work
     return function (this: WatchedResponse): unknown {
-      const watch = this[watchSlot];
+      const watch = watchOf(this);
       if (watch === undefined) {
         // a second end() is ignored, as express-session ignores it (Node would emit an error no one hears)
         if (method === 'end' && this.writableEnded) return this;
@@ -295,13 +315,13 @@ export function prepareResponse(response: ServerResponse): void {
  */
 export function hookResponse(response: ServerResponse, session: SessionAtResponse): void {
   const watched = response as WatchedResponse;
-  const watching = watched[watchSlot];
+  const watching = watchOf(watched);
   if (watching !== undefined) {
     watching.watchAlso(session);
     return;
   }
   const watch = new ResponseWatch(response, session);
-  watched[watchSlot] = watch;
+  keepWatch(watched, watch);
   // A middleware that ran before this one may have wrapped a method around the one it found then, which may
   // not be the prototype's hook (requests under way when it was put there): that wrapper is hooked too.
   for (const method of hookedMethods) {
