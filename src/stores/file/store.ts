@@ -17,6 +17,7 @@ import { asSessionRecord, parseEnvelope } from '../../store/record';
 import { isUserIndexKey } from '../../store/user-index-key';
 import { FileLocks } from './lock';
 import { ownerIsGone, processToken } from './owner';
+import { readText } from './read-text';
 
 export interface FileStoreOptions {
   /** Where session files live; created when missing. Default `storage/sessions`. */
@@ -40,10 +41,20 @@ const dataSuffix = '.json';
 const tempSuffix = '.tmp';
 const lockSuffix = '.lock';
 const staleTempMs = 60_000;
+const recentNamesKept = 1024;
 
 function isStoredFile(parsed: unknown): parsed is StoredFile {
   const candidate = parsed as StoredFile | null;
   return typeof candidate?.key === 'string' && typeof candidate.value === 'string';
+}
+
+function storedFileIn(text: string): StoredFile | undefined {
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return isStoredFile(parsed) ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function isMissing(error: unknown): boolean {
@@ -93,6 +104,9 @@ export class FileStore extends EventEmitter implements SessionStore {
   /** Per key, the calls waiting for the one running in this process (a key with no entry is free). */
   private readonly turns = new Map<string, Array<() => void>>();
   private readonly reportedFiles = new Set<string>();
+  /** The folder as `join` writes it, with its separator: a file's path is this and its name. */
+  private readonly pathPrefix: string;
+  private readonly recentNames = new Map<string, string>();
   private readonly sweepTimer: NodeJS.Timeout;
   private directoryReady: Promise<unknown> | undefined;
   /** `directoryReady` has resolved: the hot paths skip waiting for it. */
@@ -104,6 +118,7 @@ export class FileStore extends EventEmitter implements SessionStore {
     super();
     this.directory = options.directory ?? join('storage', 'sessions');
     this.name = `file (${this.directory})`;
+    this.pathPrefix = join(this.directory, '_').slice(0, -1);
     this.lockTimeoutMs = options.lockTimeoutMs ?? 5_000;
     this.locks = new FileLocks({
       staleLockMs: options.staleLockMs ?? 10_000,
@@ -113,12 +128,19 @@ export class FileStore extends EventEmitter implements SessionStore {
     this.sweepTimer.unref();
   }
 
+  /** A request reads its session and then saves it: each key's hash is made once. */
   private fileName(key: string): string {
-    return sha256(key, 'hex');
+    let name = this.recentNames.get(key);
+    if (name === undefined) {
+      name = sha256(key, 'hex');
+      if (this.recentNames.size >= recentNamesKept) this.recentNames.clear();
+      this.recentNames.set(key, name);
+    }
+    return name;
   }
 
   private pathOf(name: string, suffix: string): string {
-    return join(this.directory, name + suffix);
+    return this.pathPrefix + name + suffix;
   }
 
   /** Unique within the folder, and names its writer: `<hash>.<writer token>.<n>.tmp`. */
@@ -162,25 +184,25 @@ export class FileStore extends EventEmitter implements SessionStore {
     });
   }
 
-  /** The stored file in `text`, or undefined (reported once) when it is not one. */
-  private storedFileIn(path: string, text: string): StoredFile | undefined {
-    try {
-      const parsed: unknown = JSON.parse(text);
-      if (isStoredFile(parsed)) return parsed;
-    } catch {
-      // reported below, like any other unreadable file
-    }
+  private reportUnreadable(path: string): void {
     if (!this.reportedFiles.has(path) && this.reportedFiles.size < 1000) {
       this.reportedFiles.add(path);
       this.emit('warning', `The session file ${path} cannot be parsed; it is ignored.`);
     }
-    return undefined;
   }
 
   private readStoredFile(path: string, then: Then<StoredFile | undefined>): void {
-    readFile(path, 'utf8', (error, text) => {
+    readText(path, (error, text) => {
       if (error) return isMissing(error) ? then(null, undefined) : then(error);
-      then(null, this.storedFileIn(path, text));
+      const stored = storedFileIn(text!);
+      if (stored) return then(null, stored);
+      // a read cut short, or a file that is not a session's: read it whole the usual way before judging it
+      readFile(path, 'utf8', (error, text) => {
+        if (error) return isMissing(error) ? then(null, undefined) : then(error);
+        const stored = storedFileIn(text);
+        if (!stored) this.reportUnreadable(path);
+        then(null, stored);
+      });
     });
   }
 
