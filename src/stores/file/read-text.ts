@@ -2,6 +2,9 @@ import { close, open, read } from 'node:fs';
 
 /** A session file of a usual size fits in one read. */
 const firstReadBytes = 16 * 1024;
+/** First-read buffers free for the next read: the text is copied out of them, so they are used again. */
+const spareBuffers: Buffer[] = [];
+const sparesKept = 16;
 
 /**
  * Reads a file as UTF-8 with open, read and close: `readFile` stats the file first, one call more per read.
@@ -14,16 +17,19 @@ export function readText(
 ): void {
   open(path, 'r', (openError, fd) => {
     if (openError) return then(openError);
+    const first = spareBuffers.pop() ?? Buffer.allocUnsafe(firstReadBytes);
     const chunks: Buffer[] = [];
     let total = 0;
     const finish = (readError: NodeJS.ErrnoException | null) =>
       close(fd, (closeError) => {
         if (readError || closeError) return then(readError ?? closeError);
         const whole = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
-        then(null, whole.toString('utf8', 0, total));
+        const text = whole.toString('utf8', 0, total);
+        if (spareBuffers.length < sparesKept) spareBuffers.push(first);
+        then(null, text);
       });
     const readChunk = (size: number) => {
-      const buffer = Buffer.allocUnsafe(size);
+      const buffer = size === firstReadBytes ? first : Buffer.allocUnsafe(size);
       read(fd, buffer, 0, size, null, (readError, bytes) => {
         if (readError) return finish(readError);
         chunks.push(buffer.subarray(0, bytes));
