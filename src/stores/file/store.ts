@@ -295,11 +295,15 @@ export class FileStore extends EventEmitter implements SessionStore {
         this.locks.acquire(lockPath, () => this.tempPathOf(name), deadline, then);
       this.inDirectory(acquire, (error) => {
         if (error != null) return then(error);
-        job((jobError, result) =>
+        const jobDone: Then<T> = (jobError, result) =>
           this.locks.release(lockPath, (releaseError) =>
             releaseError != null ? then(releaseError) : then(jobError, result),
-          ),
-        );
+          );
+        try {
+          job(jobDone);
+        } catch (jobError) {
+          jobDone(jobError);
+        }
       });
     });
   }
