@@ -1,3 +1,4 @@
+import { symlink as symlinkThen, unlink as unlinkThen } from 'node:fs';
 import { link, lstat, readFile, readlink, symlink, unlink, writeFile } from 'node:fs/promises';
 import { takeWithBackOff } from '../../store/back-off';
 import { liveTokens, newOwnerToken, ownerIsGone } from './owner';
@@ -39,37 +40,64 @@ export class FileLocks {
 
   constructor(private readonly options: FileLockOptions) {}
 
-  /** Takes the lock at `lockPath`, waiting until `deadline` at the most. */
-  async acquire(lockPath: string, tempPath: () => string, deadline: number): Promise<void> {
+  /**
+   * Takes the lock at `lockPath`, waiting until `deadline` at the most; `then` gets null once it is held, or the
+   * error. A free lock is taken by one `symlink` call and no promise; a held one, or another way, waits in `waitFor`.
+   */
+  acquire(lockPath: string, tempPath: () => string, deadline: number, then: (error: unknown) => void): void {
     const token = newOwnerToken();
     liveTokens.add(token);
-    try {
-      await takeWithBackOff(
-        async () => (await this.tryTake(lockPath, token, tempPath)) || (await this.breakIfStale(lockPath)),
-        deadline,
-        () => `the session lock ${lockPath} was not released within ${this.options.lockTimeoutMs} ms`,
-      );
-    } catch (error) {
+    const taken = () => {
+      this.held.set(lockPath, { token, since: performance.now() });
+      then(null);
+    };
+    const failed = (error: unknown) => {
       liveTokens.delete(token);
-      throw error;
+      then(error);
+    };
+    if (this.way !== 'symlink') {
+      this.waitFor(lockPath, token, tempPath, deadline, true).then(taken, failed);
+      return;
     }
-    this.held.set(lockPath, { token, since: performance.now() });
+    symlinkThen(token, lockPath, (error) => {
+      if (!error) return taken();
+      // held by another owner: the first attempt was this one; anything else is tried again, and reported there
+      const triedFirst = codeOf(error) === 'EEXIST';
+      this.waitFor(lockPath, token, tempPath, deadline, !triedFirst).then(taken, failed);
+    });
+  }
+
+  private waitFor(
+    lockPath: string,
+    token: string,
+    tempPath: () => string,
+    deadline: number,
+    takeFirst: boolean,
+  ): Promise<void> {
+    let take = takeFirst;
+    return takeWithBackOff(
+      async () => {
+        const taken = take && (await this.tryTake(lockPath, token, tempPath));
+        take = true;
+        return taken || (await this.breakIfStale(lockPath));
+      },
+      deadline,
+      () => `the session lock ${lockPath} was not released within ${this.options.lockTimeoutMs} ms`,
+    );
   }
 
   /** Releases a lock this process holds; a lock someone took over meanwhile is left to its new owner. */
-  async release(lockPath: string): Promise<void> {
+  release(lockPath: string, then: (error: unknown) => void): void {
     const held = this.held.get(lockPath);
-    if (!held) return;
+    if (!held) return then(null);
     this.held.delete(lockPath);
-    try {
-      // nobody can have judged a young lock of a live owner stale: remove it at once
-      if (performance.now() - held.since < this.options.staleLockMs / 2) await unlink(lockPath);
-      else await this.removeHolding(lockPath, held.token);
-    } catch (error) {
-      if (codeOf(error) !== 'ENOENT') throw error;
-    } finally {
+    const released = (error: unknown) => {
       liveTokens.delete(held.token);
-    }
+      then(codeOf(error) === 'ENOENT' ? null : error);
+    };
+    // nobody can have judged a young lock of a live owner stale: remove it at once
+    if (performance.now() - held.since < this.options.staleLockMs / 2) unlinkThen(lockPath, released);
+    else this.removeHolding(lockPath, held.token).then(() => released(null), released);
   }
 
   /** One attempt: true when taken, false when another owner holds the lock. */

@@ -1,4 +1,5 @@
-import { lstat, mkdir, readFile, readdir, rename, unlink, writeFile } from 'node:fs/promises';
+import { readFile, rename, unlink, writeFile } from 'node:fs';
+import * as files from 'node:fs/promises';
 import { join } from 'node:path';
 import { EventEmitter } from 'node:events';
 import { sha256 } from '../../session/ids';
@@ -11,12 +12,12 @@ import type {
   ValueUpdate,
 } from '../../store/contract';
 import { unreadableSession } from '../../store/contract';
-import { KeyedLock } from '../../store/keyed-lock';
 import { recordAfter } from '../../store/merge';
 import { asSessionRecord, parseEnvelope } from '../../store/record';
 import { isUserIndexKey } from '../../store/user-index-key';
 import { FileLocks } from './lock';
 import { ownerIsGone, processToken } from './owner';
+import { readText } from './read-text';
 
 export interface FileStoreOptions {
   /** Where session files live; created when missing. Default `storage/sessions`. */
@@ -40,14 +41,50 @@ const dataSuffix = '.json';
 const tempSuffix = '.tmp';
 const lockSuffix = '.lock';
 const staleTempMs = 60_000;
+const recentNamesKept = 1024;
 
 function isStoredFile(parsed: unknown): parsed is StoredFile {
   const candidate = parsed as StoredFile | null;
   return typeof candidate?.key === 'string' && typeof candidate.value === 'string';
 }
 
+function storedFileIn(text: string): StoredFile | undefined {
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return isStoredFile(parsed) ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function isMissing(error: unknown): boolean {
-  return (error as NodeJS.ErrnoException).code === 'ENOENT';
+  return (error as NodeJS.ErrnoException | null)?.code === 'ENOENT';
+}
+
+/**
+ * Where a step's outcome goes: an error, or null and the result (the convention of `node:fs` callbacks). The
+ * hot paths are chains of these, one promise per store call: `fs/promises` makes a dozen per file operation.
+ */
+type Then<T> = (error: unknown, result?: T) => void;
+
+function promised<T>(start: (then: Then<T>) => void): Promise<T> {
+  return new Promise<T>((resolve, reject) =>
+    start((error, result) => (error == null ? resolve(result as T) : reject(error))),
+  );
+}
+
+/** Runs a task that may return a promise and passes on its outcome. */
+function settle<T>(task: () => T | Promise<T>, then: Then<T>): void {
+  let result: T | Promise<T>;
+  try {
+    result = task();
+  } catch (error) {
+    return then(error ?? new Error(String(error)));
+  }
+  Promise.resolve(result).then(
+    (value) => then(null, value),
+    (error: unknown) => then(error ?? new Error(String(error))),
+  );
 }
 
 function isExpired(expires: number | undefined, now = Date.now()): boolean {
@@ -64,10 +101,16 @@ export class FileStore extends EventEmitter implements SessionStore {
   readonly name: string;
   private readonly lockTimeoutMs: number;
   private readonly locks: FileLocks;
-  private readonly processLock = new KeyedLock();
+  /** Per key, the calls waiting for the one running in this process (a key with no entry is free). */
+  private readonly turns = new Map<string, Array<() => void>>();
   private readonly reportedFiles = new Set<string>();
+  /** The folder as `join` writes it, with its separator: a file's path is this and its name. */
+  private readonly pathPrefix: string;
+  private readonly recentNames = new Map<string, string>();
   private readonly sweepTimer: NodeJS.Timeout;
   private directoryReady: Promise<unknown> | undefined;
+  /** `directoryReady` has resolved: the hot paths skip waiting for it. */
+  private directoryMade = false;
   private tempFiles = 0;
   private sweeping: Promise<number> | undefined;
 
@@ -75,6 +118,7 @@ export class FileStore extends EventEmitter implements SessionStore {
     super();
     this.directory = options.directory ?? join('storage', 'sessions');
     this.name = `file (${this.directory})`;
+    this.pathPrefix = join(this.directory, '_').slice(0, -1);
     this.lockTimeoutMs = options.lockTimeoutMs ?? 5_000;
     this.locks = new FileLocks({
       staleLockMs: options.staleLockMs ?? 10_000,
@@ -84,12 +128,19 @@ export class FileStore extends EventEmitter implements SessionStore {
     this.sweepTimer.unref();
   }
 
+  /** A request reads its session and then saves it: each key's hash is made once. */
   private fileName(key: string): string {
-    return sha256(key, 'hex');
+    let name = this.recentNames.get(key);
+    if (name === undefined) {
+      name = sha256(key, 'hex');
+      if (this.recentNames.size >= recentNamesKept) this.recentNames.clear();
+      this.recentNames.set(key, name);
+    }
+    return name;
   }
 
   private pathOf(name: string, suffix: string): string {
-    return join(this.directory, name + suffix);
+    return this.pathPrefix + name + suffix;
   }
 
   /** Unique within the folder, and names its writer: `<hash>.<writer token>.<n>.tmp`. */
@@ -101,7 +152,12 @@ export class FileStore extends EventEmitter implements SessionStore {
   /** Makes the folder once; a failure (a volume not mounted yet) is not remembered, the next call tries again. */
   private ensureDirectory(): Promise<unknown> {
     if (!this.directoryReady) {
-      const ready = mkdir(this.directory, { recursive: true }).then(() => this.removeStaleFiles());
+      const ready: Promise<unknown> = files
+        .mkdir(this.directory, { recursive: true })
+        .then(() => this.removeStaleFiles())
+        .then(() => {
+          if (this.directoryReady === ready) this.directoryMade = true;
+        });
       this.directoryReady = ready;
       ready.catch(() => {
         if (this.directoryReady === ready) this.directoryReady = undefined;
@@ -110,104 +166,154 @@ export class FileStore extends EventEmitter implements SessionStore {
     return this.directoryReady;
   }
 
-  /** Runs a write into the folder; if the folder was removed meanwhile, makes it again and retries once. */
-  private async inDirectory<T>(write: () => Promise<T>): Promise<T> {
-    await this.ensureDirectory();
-    try {
-      return await write();
-    } catch (error) {
-      if (!isMissing(error)) throw error;
-      this.directoryReady = undefined;
-      await this.ensureDirectory();
-      return write();
-    }
+  private whenDirectoryReady(then: (error: unknown) => void): void {
+    if (this.directoryMade) return then(null);
+    this.ensureDirectory().then(() => then(null), then);
   }
 
-  private async readStoredFile(path: string): Promise<StoredFile | undefined> {
-    let text: string;
-    try {
-      text = await readFile(path, 'utf8');
-    } catch (error) {
-      if (isMissing(error)) return undefined;
-      throw error;
-    }
-    try {
-      const parsed: unknown = JSON.parse(text);
-      if (isStoredFile(parsed)) return parsed;
-    } catch {
-      // reported below, like any other unreadable file
-    }
+  /** Runs a write into the folder; if the folder was removed meanwhile, makes it again and retries once. */
+  private inDirectory<T>(write: (then: Then<T>) => void, then: Then<T>): void {
+    this.whenDirectoryReady((error) => {
+      if (error != null) return then(error);
+      write((error, result) => {
+        if (!isMissing(error)) return then(error, result);
+        this.directoryMade = false;
+        this.directoryReady = undefined;
+        this.whenDirectoryReady((error) => (error != null ? then(error) : write(then)));
+      });
+    });
+  }
+
+  private reportUnreadable(path: string): void {
     if (!this.reportedFiles.has(path) && this.reportedFiles.size < 1000) {
       this.reportedFiles.add(path);
       this.emit('warning', `The session file ${path} cannot be parsed; it is ignored.`);
     }
-    return undefined;
+  }
+
+  private readStoredFile(path: string, then: Then<StoredFile | undefined>): void {
+    readText(path, (error, text) => {
+      if (error) return isMissing(error) ? then(null, undefined) : then(error);
+      const stored = storedFileIn(text!);
+      if (stored) return then(null, stored);
+      // a read cut short, or a file that is not a session's: read it whole the usual way before judging it
+      readFile(path, 'utf8', (error, text) => {
+        if (error) return isMissing(error) ? then(null, undefined) : then(error);
+        const stored = storedFileIn(text);
+        if (!stored) this.reportUnreadable(path);
+        then(null, stored);
+      });
+    });
   }
 
   /** The `{ value, expires }` kept under a key, if it is there and live. */
-  private async envelopeAt(key: string): Promise<{ value?: unknown; expires?: unknown } | undefined> {
-    await this.ensureDirectory();
-    const path = this.pathOf(this.fileName(key), dataSuffix);
-    const stored = await this.readStoredFile(path);
-    if (!stored || stored.key !== key) return undefined;
-    if (isExpired(stored.expires)) {
-      await unlink(path).catch(() => undefined);
-      return undefined;
-    }
-    return parseEnvelope(stored.value) ?? {};
-  }
-
-  private async writeEnvelope(key: string, value: unknown, expires: number | undefined): Promise<void> {
-    const name = this.fileName(key);
-    const text = JSON.stringify({
-      key,
-      value: JSON.stringify({ value, expires }),
-      expires,
-    } satisfies StoredFile);
-    await this.inDirectory(async () => {
-      const tempPath = this.tempPathOf(name);
-      try {
-        await writeFile(tempPath, text, { mode: 0o600 });
-        await rename(tempPath, this.pathOf(name, dataSuffix));
-      } catch (error) {
-        await unlink(tempPath).catch(() => undefined);
-        throw error;
-      }
+  private envelopeAt(key: string, then: Then<{ value?: unknown; expires?: unknown } | undefined>): void {
+    this.whenDirectoryReady((error) => {
+      if (error != null) return then(error);
+      const path = this.pathOf(this.fileName(key), dataSuffix);
+      this.readStoredFile(path, (error, stored) => {
+        if (error != null) return then(error);
+        if (!stored || stored.key !== key) return then(null, undefined);
+        if (isExpired(stored.expires)) return unlink(path, () => then(null, undefined));
+        then(null, parseEnvelope(stored.value) ?? {});
+      });
     });
   }
 
-  private async unlinkKey(key: string): Promise<boolean> {
+  private readRecord(key: string, then: Then<ReadResult>): void {
+    this.envelopeAt(key, (error, envelope) => {
+      if (error != null) return then(error);
+      then(null, envelope === undefined ? undefined : (asSessionRecord(envelope.value) ?? unreadableSession));
+    });
+  }
+
+  private writeEnvelope(key: string, value: unknown, expires: number | undefined, then: Then<void>): void {
+    const name = this.fileName(key);
+    let text: string;
     try {
-      await unlink(this.pathOf(this.fileName(key), dataSuffix));
-      return true;
+      text = JSON.stringify({
+        key,
+        value: JSON.stringify({ value, expires }),
+        expires,
+      } satisfies StoredFile);
     } catch (error) {
-      if (isMissing(error)) return false;
-      throw error;
+      return then(error);
     }
+    const path = this.pathOf(name, dataSuffix);
+    this.inDirectory<void>((then) => {
+      const tempPath = this.tempPathOf(name);
+      writeFile(tempPath, text, { mode: 0o600 }, (error) => {
+        if (error) return unlink(tempPath, () => then(error));
+        rename(tempPath, path, (error) => (error ? unlink(tempPath, () => then(error)) : then(null)));
+      });
+    }, then);
+  }
+
+  private unlinkKey(key: string, then: Then<boolean>): void {
+    unlink(this.pathOf(this.fileName(key), dataSuffix), (error) => {
+      if (!error) return then(null, true);
+      return isMissing(error) ? then(null, false) : then(error);
+    });
+  }
+
+  /** Runs `job` once the calls on `key` before it in this process are done; the next starts when it is. */
+  private inTurn<T>(key: string, job: (then: Then<T>) => void): Promise<T> {
+    return promised<T>((then) => {
+      let done = false;
+      const finish: Then<T> = (error, result) => {
+        if (done) return;
+        done = true;
+        then(error, result);
+        const next = this.turns.get(key)!.shift();
+        if (next) next();
+        else this.turns.delete(key);
+      };
+      const start = () => {
+        try {
+          job(finish);
+        } catch (error) {
+          finish(error);
+        }
+      };
+      const waiting = this.turns.get(key);
+      if (waiting) return waiting.push(start);
+      this.turns.set(key, []);
+      start();
+    });
   }
 
   /**
-   * Runs `task` holding the key's lock, shared by every process on the folder; waiting for it (this process's
+   * Runs `job` holding the key's lock, shared by every process on the folder; waiting for it (this process's
    * queue included) is bounded by lockTimeoutMs.
    */
-  withLock<T>(key: string, task: () => Promise<T>): Promise<T> {
+  private locked<T>(key: string, job: (then: Then<T>) => void): Promise<T> {
     const deadline = Date.now() + this.lockTimeoutMs;
-    return this.processLock.run(key, async () => {
+    return this.inTurn<T>(key, (then) => {
       const name = this.fileName(key);
       const lockPath = this.pathOf(name, lockSuffix);
-      await this.inDirectory(() => this.locks.acquire(lockPath, () => this.tempPathOf(name), deadline));
-      try {
-        return await task();
-      } finally {
-        await this.locks.release(lockPath);
-      }
+      const acquire = (then: Then<void>) =>
+        this.locks.acquire(lockPath, () => this.tempPathOf(name), deadline, then);
+      this.inDirectory(acquire, (error) => {
+        if (error != null) return then(error);
+        const jobDone: Then<T> = (jobError, result) =>
+          this.locks.release(lockPath, (releaseError) =>
+            releaseError != null ? then(releaseError) : then(jobError, result),
+          );
+        try {
+          job(jobDone);
+        } catch (jobError) {
+          jobDone(jobError);
+        }
+      });
     });
   }
 
-  async read(key: string): Promise<ReadResult> {
-    const envelope = await this.envelopeAt(key);
-    if (envelope === undefined) return undefined;
-    return asSessionRecord(envelope.value) ?? unreadableSession;
+  withLock<T>(key: string, task: () => Promise<T>): Promise<T> {
+    return this.locked<T>(key, (then) => settle(task, then));
+  }
+
+  read(key: string): Promise<ReadResult> {
+    return promised((then) => this.readRecord(key, then));
   }
 
   /**
@@ -217,33 +323,43 @@ export class FileStore extends EventEmitter implements SessionStore {
   apply(key: string, change: SessionChange, expiresAt: number): Promise<ApplyResult> {
     // a new session's id was just drawn at random: no other process can be writing it, nothing is stored yet
     if (change.create && !change.replace) {
-      return this.processLock.run(key, () => this.write(key, undefined, change, expiresAt));
+      return this.inTurn(key, (then) => this.write(key, undefined, change, expiresAt, then));
     }
-    return this.withLock(key, async () => {
-      const stored = await this.read(key);
-      if (stored === undefined && !change.create) return 'gone';
-      return this.write(key, stored === unreadableSession ? undefined : stored, change, expiresAt);
-    });
+    return this.locked<ApplyResult>(key, (then) =>
+      this.readRecord(key, (error, stored) => {
+        if (error != null) return then(error);
+        if (stored === undefined && !change.create) return then(null, 'gone');
+        this.write(key, stored === unreadableSession ? undefined : stored, change, expiresAt, then);
+      }),
+    );
   }
 
-  private async write(
+  private write(
     key: string,
     stored: SessionRecord | undefined,
     change: SessionChange,
     expiresAt: number,
-  ): Promise<ApplyResult> {
-    await this.writeEnvelope(key, recordAfter(stored, change), expiresAt);
-    return 'saved';
+    then: Then<ApplyResult>,
+  ): void {
+    let record: SessionRecord;
+    try {
+      record = recordAfter(stored, change);
+    } catch (error) {
+      return then(error);
+    }
+    this.writeEnvelope(key, record, expiresAt, (error) =>
+      error != null ? then(error) : then(null, 'saved'),
+    );
   }
 
-  async remove(key: string): Promise<boolean> {
-    return this.withLock(key, () => this.unlinkKey(key));
+  remove(key: string): Promise<boolean> {
+    return this.locked<boolean>(key, (then) => this.unlinkKey(key, then));
   }
 
   private async *storedFiles(): AsyncGenerator<[path: string, stored: StoredFile]> {
     let names: string[];
     try {
-      names = await readdir(this.directory);
+      names = await files.readdir(this.directory);
     } catch (error) {
       if (isMissing(error)) return;
       throw error;
@@ -251,7 +367,7 @@ export class FileStore extends EventEmitter implements SessionStore {
     for (const name of names) {
       if (!name.endsWith(dataSuffix)) continue;
       const path = join(this.directory, name);
-      const stored = await this.readStoredFile(path);
+      const stored = await promised<StoredFile | undefined>((then) => this.readStoredFile(path, then));
       if (stored) yield [path, stored];
     }
   }
@@ -265,24 +381,33 @@ export class FileStore extends EventEmitter implements SessionStore {
   }
 
   async expiryOf(key: string): Promise<number | undefined> {
-    const expires = (await this.envelopeAt(key))?.expires;
+    const expires = (await promised<{ expires?: unknown } | undefined>((then) => this.envelopeAt(key, then)))
+      ?.expires;
     return typeof expires === 'number' ? expires : undefined;
   }
 
   async readValue(key: string): Promise<unknown> {
-    return (await this.envelopeAt(key))?.value;
+    return (await promised<{ value?: unknown } | undefined>((then) => this.envelopeAt(key, then)))?.value;
   }
 
   updateValue(key: string, update: (current: unknown) => ValueUpdate | Promise<ValueUpdate>): Promise<void> {
-    return this.withLock(key, async () => {
-      const next = await update(await this.readValue(key));
-      if (next === undefined) await this.unlinkKey(key);
-      else await this.writeEnvelope(key, next.value, next.expiresAt);
-    });
+    return this.locked<void>(key, (then) =>
+      this.envelopeAt(key, (error, envelope) => {
+        if (error != null) return then(error);
+        settle(
+          () => update(envelope?.value),
+          (error, next) => {
+            if (error != null) return then(error);
+            if (next === undefined) this.unlinkKey(key, (error) => then(error));
+            else this.writeEnvelope(key, next.value, next.expiresAt, then);
+          },
+        );
+      }),
+    );
   }
 
   async clear(): Promise<void> {
-    for await (const [path] of this.storedFiles()) await unlink(path).catch(() => undefined);
+    for await (const [path] of this.storedFiles()) await files.unlink(path).catch(() => undefined);
   }
 
   /** Deletes expired session files and files left by crashed writers; resolves to how many were removed. */
@@ -296,7 +421,7 @@ export class FileStore extends EventEmitter implements SessionStore {
     const now = Date.now();
     for await (const [path, stored] of this.storedFiles()) {
       if (isExpired(stored.expires, now)) {
-        await unlink(path).catch(() => undefined);
+        await files.unlink(path).catch(() => undefined);
         removed += 1;
       }
     }
@@ -305,7 +430,7 @@ export class FileStore extends EventEmitter implements SessionStore {
 
   /** Temp files whose writer is gone (or that are old), locks whose owner is gone, claims left by a crash. */
   private async removeStaleFiles(): Promise<number> {
-    const names = await readdir(this.directory).catch(() => [] as string[]);
+    const names = await files.readdir(this.directory).catch(() => [] as string[]);
     let removed = 0;
     for (const name of names) {
       const path = join(this.directory, name);
@@ -321,7 +446,7 @@ export class FileStore extends EventEmitter implements SessionStore {
       const writer = name.split('.').slice(1, 4).join('.');
       const gone = ownerIsGone(writer);
       if (gone === true || (gone === undefined && (await this.ageOf(path)) > staleTempMs)) {
-        await unlink(path).catch(() => undefined);
+        await files.unlink(path).catch(() => undefined);
         removed += 1;
       }
     }
@@ -329,7 +454,7 @@ export class FileStore extends EventEmitter implements SessionStore {
   }
 
   private ageOf(path: string): Promise<number> {
-    return lstat(path).then(
+    return files.lstat(path).then(
       (info) => Date.now() - info.mtimeMs,
       () => 0,
     );
