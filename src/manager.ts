@@ -52,7 +52,8 @@ export class SessionManager {
   readonly sessionStore: SessionStoreApi;
   private keyvView: Keyv | undefined;
   /** The settings of a cookie made from the options: a session whose cookie differs keeps its own. */
-  private readonly defaultCookieSettings: string;
+  /** The settings of the configured cookie: what a session's cookie has unless it keeps its own. */
+  readonly defaultCookieSettings: string;
   /** Option regenerateGrace: forwardings from regenerated ids to their new sessions. */
   readonly grace: RegenerateGrace | undefined;
 

@@ -141,10 +141,15 @@ export class RequestSession implements SessionBackend, SessionAtResponse {
       ? SessionCookie.restore(meta.cookie, this.cookieOptions)
       : new SessionCookie(this.cookieOptions);
     const { genid } = this.manager.config;
+    const configured = !meta?.cookie && this.cookieOptions === this.manager.config.cookie;
     const state: SessionState = {
       id: loadedId ?? (genid ? genid(this.request) : generateSessionId()),
       cookie,
-      storedCookieSettings: loaded ? cookie.settings() : undefined,
+      storedCookieSettings: loaded
+        ? configured
+          ? this.manager.defaultCookieSettings
+          : cookie.settings()
+        : undefined,
       tracker: new ChangeTracker(loaded?.data, loaded?.json),
       createdAt: meta?.createdAt ?? now,
       lastSeenAt: meta?.lastSeenAt ?? now,
