@@ -14,7 +14,7 @@ export interface SlotOwner {
 }
 
 /** What this library keeps on a request: whose session it is, and what building it on first use needs. */
-export interface RequestSlot {
+export interface RequestSlot extends ResponseState {
   owner: SlotOwner;
   next: ((error?: unknown) => void) | undefined;
   /** Undefined for a WebSocket handshake or `loadSession()`: nothing is sent, and only `session.save()` writes. */
@@ -30,8 +30,35 @@ export interface RequestSlot {
   shown?: unknown;
   /** On the main slot: `request.sessions`, once read. */
   sessions?: object;
-  /** On the main slot: the response's watch (response-hooks.ts), kept here so that no response gets a property. */
+}
+
+/**
+ * What this library keeps for a response: the watch of its end (response-hooks.ts) and whether it is held
+ * (response-hold.ts). Kept in the request's main slot: under Express every response has a hidden class of its
+ * own, so a property added to a response costs a new map and a copy of its descriptors (about 1.7 KB each).
+ */
+export interface ResponseState {
   responseWatch?: unknown;
+  responseHeld?: boolean;
+}
+
+const responseStateSlot = Symbol('routing-controllers-session response');
+type ResponseWithState = ServerResponse & { [responseStateSlot]?: ResponseState };
+
+/** The response's state if it has any: in its request's slot, or on a response whose request has none. */
+export function peekResponseState(response: ServerResponse): ResponseState | undefined {
+  const request = response.req as IncomingMessage | undefined;
+  const slot = request && slotOf(request);
+  return slot ?? (response as ResponseWithState)[responseStateSlot];
+}
+
+/** The response's state, made where it is missing. */
+export function responseStateOf(response: ServerResponse): ResponseState {
+  const known = peekResponseState(response);
+  if (known) return known;
+  const state: ResponseState = {};
+  (response as ResponseWithState)[responseStateSlot] = state;
+  return state;
 }
 
 const requestSlot = Symbol('routing-controllers-session');

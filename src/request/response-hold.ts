@@ -1,8 +1,8 @@
 import { OutgoingMessage, ServerResponse } from 'node:http';
 import { sharedPrototypeOf } from './shared-prototype';
+import { peekResponseState, responseStateOf } from './accessors';
 
-const held = Symbol('routing-controllers-session held response');
-type HoldableResponse = ServerResponse & { [held]?: boolean };
+const isHeld = (response: ServerResponse) => peekResponseState(response)?.responseHeld === true;
 const preparedPrototypes = new WeakSet<object>();
 const nodeHeadersSent = Object.getOwnPropertyDescriptor(OutgoingMessage.prototype, 'headersSent')!.get!;
 
@@ -26,8 +26,8 @@ function prepareResponsePrototype(response: ServerResponse): void {
   preparedPrototypes.add(prototype);
   Object.defineProperty(prototype, 'headersSent', {
     configurable: true,
-    get(this: HoldableResponse) {
-      return this[held] === true || (nodeHeadersSent.call(this) as boolean);
+    get(this: ServerResponse) {
+      return isHeld(this) || (nodeHeadersSent.call(this) as boolean);
     },
   });
   for (const method of headerMethods) {
@@ -36,8 +36,8 @@ function prepareResponsePrototype(response: ServerResponse): void {
     Object.defineProperty(prototype, method, {
       configurable: true,
       writable: true,
-      value(this: HoldableResponse, ...args: unknown[]): unknown {
-        if (this[held] === true) refuseWhileHeld();
+      value(this: ServerResponse, ...args: unknown[]): unknown {
+        if (isHeld(this)) refuseWhileHeld();
         return (inherited as (...args: unknown[]) => unknown).apply(this, args);
       },
     });
@@ -52,12 +52,12 @@ function prepareResponsePrototype(response: ServerResponse): void {
  * without a session. `release(write)` restores the response, writes, and carries out a put-off destroy.
  */
 export function holdResponse(response: ServerResponse): (write: () => void) => void {
-  const holdable = response as HoldableResponse;
+  const state = responseStateOf(response);
   prepareResponsePrototype(response);
   const { socket } = response;
   const originalDestroy = socket?.destroy;
   let destroyRequested: unknown[] | undefined;
-  holdable[held] = true;
+  state.responseHeld = true;
   const { statusCode, statusMessage } = response;
   if (socket && originalDestroy) {
     socket.destroy = (...args: unknown[]) => {
@@ -66,7 +66,7 @@ export function holdResponse(response: ServerResponse): (write: () => void) => v
     };
   }
   return (write) => {
-    holdable[held] = false;
+    state.responseHeld = false;
     // a status set while held (an error handler that runs after the end) has no effect, as after a real end
     response.statusCode = statusCode;
     response.statusMessage = statusMessage;

@@ -1,9 +1,8 @@
 import { ServerResponse } from 'node:http';
-import type { IncomingMessage } from 'node:http';
 import { holdResponse } from './response-hold';
 import { sharedPrototypeOf } from './shared-prototype';
 import { sessionsAtResponse } from './response-sessions';
-import { slotOf } from './accessors';
+import { peekResponseState, responseStateOf } from './accessors';
 
 /** Store work the end of a response waits for, and whether its failure would lose data or a removal. */
 export interface EndWork {
@@ -40,26 +39,8 @@ const hookedMethods: readonly Hooked[] = ['writeHead', 'write', 'end'];
  */
 type WatchMode = 'watching' | 'ended' | 'failing' | 'discarding';
 
-const watchSlot = Symbol('routing-controllers-session response');
-type WatchedResponse = ServerResponse & { [watchSlot]?: ResponseWatch };
-
-/**
- * A response's watch is kept in its request's slot: a property added to each response would give every response
- * a hidden class of its own (a new map and a copy of its descriptors, about 1.7 KB a response). A response
- * without such a request (none known, or none slotted) keeps it itself.
- */
-function watchOf(response: WatchedResponse): ResponseWatch | undefined {
-  const request = response.req as IncomingMessage | undefined;
-  const slot = request && slotOf(request);
-  return (slot?.responseWatch as ResponseWatch | undefined) ?? response[watchSlot];
-}
-
-function keepWatch(response: WatchedResponse, watch: ResponseWatch): void {
-  const request = response.req as IncomingMessage | undefined;
-  const slot = request && slotOf(request);
-  if (slot) slot.responseWatch = watch;
-  else response[watchSlot] = watch;
-}
+const watchOf = (response: ServerResponse): ResponseWatch | undefined =>
+  peekResponseState(response)?.responseWatch as ResponseWatch | undefined;
 
 /**
  * One response's part in the saving: the session asked at the first byte and at the end, and the calls held
@@ -245,7 +226,7 @@ function hooksOver(inherited: Record<Hooked, Method>): Record<Hooked, Method> {
   const hook = (method: Hooked) => {
     const original = inherited[method];
     // `arguments` handed on as is: no array is made for a response that has no session work
-    return function (this: WatchedResponse): unknown {
+    return function (this: ServerResponse): unknown {
       const watch = watchOf(this);
       if (watch === undefined) {
         // a second end() is ignored, as express-session ignores it (Node would emit an error no one hears)
@@ -314,14 +295,14 @@ export function prepareResponse(response: ServerResponse): void {
  * work failed before any header left. A second `end()` is ignored.
  */
 export function hookResponse(response: ServerResponse, session: SessionAtResponse): void {
-  const watched = response as WatchedResponse;
-  const watching = watchOf(watched);
+  const watched = response as ServerResponse & Record<Hooked, Method>;
+  const watching = watchOf(response);
   if (watching !== undefined) {
     watching.watchAlso(session);
     return;
   }
   const watch = new ResponseWatch(response, session);
-  keepWatch(watched, watch);
+  responseStateOf(response).responseWatch = watch;
   // A middleware that ran before this one may have wrapped a method around the one it found then, which may
   // not be the prototype's hook (requests under way when it was put there): that wrapper is hooked too.
   for (const method of hookedMethods) {
