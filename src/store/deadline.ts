@@ -1,4 +1,5 @@
-interface PendingCall {
+/** A call that fails at its deadline unless it settled first (and was then taken off with `settled`). */
+export interface PendingCall {
   deadline: number;
   fail: () => void;
 }
@@ -40,17 +41,27 @@ export function withDeadline<T>(
       deadline: Date.now() + milliseconds,
       fail: () => reject(new Error(timeoutMessage())),
     };
-    pendingCalls.add(call);
-    sweeper ??= setInterval(sweep, sweepIntervalMs).unref();
+    watchDeadline(call);
     operation.then(
       (value) => {
-        pendingCalls.delete(call);
+        settled(call);
         resolve(value);
       },
       (error: unknown) => {
-        pendingCalls.delete(call);
+        settled(call);
         reject(error);
       },
     );
   });
+}
+
+/** Has `call` failed at its deadline, to within 50 ms, on the timer `withDeadline` shares. */
+export function watchDeadline(call: PendingCall): void {
+  pendingCalls.add(call);
+  sweeper ??= setInterval(sweep, sweepIntervalMs).unref();
+}
+
+/** Takes `call` off the watch: false when its deadline had failed it already. */
+export function settled(call: PendingCall): boolean {
+  return pendingCalls.delete(call);
 }

@@ -67,8 +67,15 @@ export class GuardedStore {
     return this.keepsRawIds ? sessionId : storeKeyOf(sessionId);
   }
 
-  /** `oneCommand`: the call is one store command (read, apply, remove), no lock wait or series of them. */
-  private call<T>(operation: () => Promise<T>, oneCommand = false): Promise<T> {
+  /**
+   * `oneCommand`: the call is one store command (read, apply, remove), no lock wait or series of them;
+   * `onValue`: what to do with the store's answer, in the same step that turns a failure into ours.
+   */
+  private call<T, R = T>(
+    operation: () => Promise<T>,
+    oneCommand = false,
+    onValue?: (value: T) => R,
+  ): Promise<R> {
     let called: Promise<T>;
     try {
       called = operation();
@@ -80,11 +87,11 @@ export class GuardedStore {
     if (!oneCommand || callTimeoutMs === undefined || callTimeoutMs > this.timeoutMs) {
       called = withDeadline(called, this.timeoutMs, () => `no answer within ${this.timeoutMs} ms`);
     }
-    return called.catch((error: unknown) => {
+    return called.then(onValue, (error: unknown) => {
       throw error instanceof SessionError // ours (a refused sign-in in an update), or already the store's
         ? error
         : new SessionStoreUnavailableError(this.name, error);
-    });
+    }) as Promise<R>;
   }
 
   /** The session at a store key; a corrupt or foreign value counts as no session. */
@@ -120,10 +127,14 @@ export class GuardedStore {
   }
 
   private readStored(key: string): Promise<ReadResult> {
-    return this.call(() => this.store.read(key), true).then((stored) => {
-      if (stored === unreadableSession) this.reportUnreadable(key);
-      return stored;
-    });
+    return this.call(
+      () => this.store.read(key),
+      true,
+      (stored) => {
+        if (stored === unreadableSession) this.reportUnreadable(key);
+        return stored;
+      },
+    );
   }
 
   apply(

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Duration, SessionStoreOptions } from '../../config/options';
 import { durationOption } from '../../config/options';
-import { withDeadline } from '../../store/deadline';
+import type { PendingCall } from '../../store/deadline';
+import { settled, watchDeadline, withDeadline } from '../../store/deadline';
 import { SessionConfigError } from '../../errors';
 
 export type RedisOptions = NonNullable<SessionStoreOptions['redis']>;
@@ -51,6 +52,24 @@ function routeOf(client: AnyRedisClient): Route {
     send: (key, args) => client.sendCommand(key, false, args),
     nodes: () => Promise.all(client.masters.map((master) => client.nodeClient(master))),
   };
+}
+
+/** How a command's reply becomes its result, and its failure one (or, thrown, the error it fails with). */
+export interface Answer<T, R> {
+  reply(reply: T): R;
+  failure?(error: unknown): R;
+}
+
+const asIs: Answer<unknown, unknown> = { reply: (reply) => reply };
+
+/** Sends a command on a route, or on the route once it is ready; a throw becomes a rejection. */
+function sendOn<T>(route: Route | Promise<Route>, key: string | undefined, args: string[]): Promise<T> {
+  if (route instanceof Promise) return route.then((ready) => ready.send<T>(key, args));
+  try {
+    return route.send<T>(key, args);
+  } catch (error) {
+    return Promise.reject(error as Error);
+  }
 }
 
 const scriptHashes = new Map<string, string>();
@@ -127,13 +146,17 @@ export class RedisConnection extends EventEmitter {
     return (this.madeRoute = routeOf(client));
   }
 
+  /** The route, made on first use (loading the redis package). */
+  private routeLoaded(): Promise<Route> {
+    return (this.route ??= this.createRoute());
+  }
+
   /** The route, ready for a command; while Redis is unreachable the client reconnects in the background. */
   private async ready(): Promise<Route> {
     if (this.appClient && !this.appClient.isReady) {
       throw new Error('the Redis client given in redis.client is not ready');
     }
-    this.route ??= this.createRoute();
-    const route = await this.route;
+    const route = await this.routeLoaded();
     const { client } = route;
     if (client.isReady) return route;
     if (!client.isOpen) this.connecting ??= client.connect().finally(() => (this.connecting = undefined));
@@ -144,37 +167,87 @@ export class RedisConnection extends EventEmitter {
 
   /** Runs one command about `key` (which routes it on a cluster), failing when Redis does not answer in time. */
   send<T>(key: string | undefined, args: string[]): Promise<T> {
+    return this.command(key, args, asIs as Answer<T, T>);
+  }
+
+  /**
+   * Runs one command about `key`, its reply (or failure) made into the result by `answer`, the whole within
+   * one `commandTimeout`. For an EVALSHA of `script`, the script itself is sent after a NOSCRIPT failure.
+   */
+  command<T, R>(key: string | undefined, args: string[], answer: Answer<T, R>, script?: string): Promise<R> {
     const route = this.madeRoute;
-    if (route?.client.isReady === true) return this.bounded(route.send<T>(key, args));
+    if (route?.client.isReady === true) return this.bounded(route, key, args, answer, script);
     // loading the redis package (about a second on a loaded machine) is not Redis's answer time
-    if (!route && !this.appClient) {
-      return (this.route ??= this.createRoute()).then(() =>
-        this.bounded(this.ready().then((ready) => ready.send<T>(key, args))),
-      );
-    }
-    return this.bounded(this.ready().then((ready) => ready.send<T>(key, args)));
+    const loaded = route || this.appClient ? undefined : this.routeLoaded();
+    const sendWhenReady = () => this.bounded(this.ready(), key, args, answer, script);
+    return loaded ? loaded.then(sendWhenReady) : sendWhenReady();
   }
 
-  private bounded<T>(sent: Promise<T>): Promise<T> {
-    return withDeadline(
-      sent,
-      this.commandTimeoutMs,
-      () => `Redis at ${this.displayUrl} did not answer within ${this.commandTimeoutMs} ms`,
-    );
-  }
-
-  /** Runs a Lua script by its hash, loading it the first time Redis does not know it. */
-  script<T>(script: string, key: string, args: string[]): Promise<T> {
-    return this.send<T>(key, ['EVALSHA', sha1Of(script), '1', key, ...args]).catch((error: unknown) => {
-      if (!String((error as Error).message).startsWith('NOSCRIPT')) throw error;
-      return this.send<T>(key, ['EVAL', script, '1', key, ...args]);
+  /** Sends the command on `route` (once ready), settling with `answer` or failing at the deadline. */
+  private bounded<T, R>(
+    route: Route | Promise<Route>,
+    key: string | undefined,
+    args: string[],
+    answer: Answer<T, R>,
+    script: string | undefined,
+  ): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
+      const call: PendingCall = {
+        deadline: Date.now() + this.commandTimeoutMs,
+        fail: () => reject(new Error(this.lateMessage())),
+      };
+      watchDeadline(call);
+      const onReply = (reply: T) => {
+        if (!settled(call)) return;
+        try {
+          resolve(answer.reply(reply));
+        } catch (error) {
+          reject(error);
+        }
+      };
+      const onError = (error: unknown) => {
+        if (script !== undefined && String((error as Error | null)?.message).startsWith('NOSCRIPT')) {
+          const withScript = args.slice();
+          withScript[0] = 'EVAL';
+          withScript[1] = script;
+          script = undefined;
+          sendOn<T>(route, key, withScript).then(onReply, onError);
+          return;
+        }
+        if (!settled(call)) return;
+        if (!answer.failure) {
+          reject(error);
+          return;
+        }
+        try {
+          resolve(answer.failure(error));
+        } catch (failure) {
+          reject(failure);
+        }
+      };
+      sendOn<T>(route, key, args).then(onReply, onError);
     });
+  }
+
+  private lateMessage(): string {
+    return `Redis at ${this.displayUrl} did not answer within ${this.commandTimeoutMs} ms`;
+  }
+
+  /** The nodes to SCAN (each master of a cluster), once the client is ready. */
+  private nodesWhenReady(): Promise<RedisClient[]> {
+    const nodes = this.ready().then((route) => route.nodes());
+    return withDeadline(nodes, this.commandTimeoutMs, () => this.lateMessage());
+  }
+
+  /** Runs a Lua script about `key` by its hash, sending the script itself the first time Redis does not know it. */
+  script<T, R = T>(script: string, key: string, args: string[], answer = asIs as Answer<T, R>): Promise<R> {
+    return this.command(key, ['EVALSHA', sha1Of(script), '1', key, ...args], answer, script);
   }
 
   /** Every Redis key matching `pattern`, a SCAN page at a time on each node (each master of a cluster). */
   async *scan(pattern: string): AsyncGenerator<string[], void> {
-    if (!this.appClient) await (this.route ??= this.createRoute());
-    const nodes = await this.bounded(this.ready().then((route) => route.nodes()));
+    await this.routeLoaded();
+    const nodes = await this.nodesWhenReady();
     for (const node of nodes) {
       let cursor = '0';
       do {

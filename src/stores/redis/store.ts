@@ -13,7 +13,7 @@ import { KeyedLock } from '../../store/keyed-lock';
 import { asSessionRecord } from '../../store/record';
 import { isUserIndexKey } from '../../store/user-index-key';
 import { createDataRecord, isUnsafeKey } from '../../session/change-tracker';
-import type { RedisOptions } from './connection';
+import type { Answer, RedisOptions } from './connection';
 import { RedisConnection } from './connection';
 import { applyScript, releaseLockScript } from './scripts';
 
@@ -32,19 +32,67 @@ function recordOf(fields: string[]): ReadResult {
       if (field === 'm') meta = JSON.parse(value);
       else if (field === 'f') flash = JSON.parse(value);
       else if (!field.startsWith('d:')) return unreadableSession;
-      else if (!isUnsafeKey(field.slice(2))) {
-        data[field.slice(2)] = JSON.parse(value);
-        json.set(field.slice(2), value);
+      else {
+        const key = field.slice(2);
+        if (isUnsafeKey(key)) continue;
+        data[key] = JSON.parse(value);
+        json.set(key, value);
       }
     }
   } catch {
     return unreadableSession;
   }
-  const record = asSessionRecord({
-    data,
-    meta: { ...(meta as object), ...(flash === undefined ? {} : { flash }) },
-  });
-  return record ? { ...record, json } : unreadableSession;
+  // `meta` is parsed here, so the record may keep it (and a parsed string or array fails the check)
+  if (flash !== undefined) meta = { ...(meta as object), flash };
+  const record = asSessionRecord({ data, meta });
+  return record ? { data: record.data, meta: record.meta, json } : unreadableSession;
+}
+
+/** An HGETALL reply as the record it holds: field/value pairs under RESP2, a map under RESP3. */
+const readAnswer: Answer<string[] | Record<string, string>, ReadResult> = {
+  reply(answer) {
+    const fields = Array.isArray(answer) ? answer : Object.entries(answer).flat();
+    return fields.length === 0 ? undefined : recordOf(fields);
+  },
+  failure(error) {
+    // a string, a list, a set... at a session's key: not a session, whatever put it there
+    if (isWrongType(error)) return unreadableSession;
+    throw error;
+  },
+};
+
+const applyAnswer: Answer<number, ApplyResult> = { reply: (applied) => (applied === 1 ? 'saved' : 'gone') };
+
+/** The apply script's arguments for a change (see `applyScript`). */
+function applyArgs(change: SessionChange, expiresAt: number): string[] {
+  const { flash } = change;
+  const args = [
+    change.create ? '1' : '0',
+    JSON.stringify(change.meta),
+    String(Math.round(expiresAt)),
+    flash ? '1' : '0',
+    flash ? JSON.stringify(flash.aged) : '[]',
+    flash ? JSON.stringify(flash.flashed) : '[]',
+    change.replace ? '1' : '0',
+    '', // the number of keys set
+    '', // the number of ops
+  ];
+  let setCount = 0;
+  for (const name in change.set) {
+    args.push(name, change.set[name]!);
+    setCount += 1;
+  }
+  args[7] = String(setCount);
+  const { ops } = change;
+  if (ops) {
+    for (const op of ops) {
+      if (op.op === 'increment') args.push('i', op.key, String(op.by));
+      else args.push('p', op.key, op.items.join(','));
+    }
+  }
+  args[8] = ops ? String(ops.length) : '0';
+  for (const name of change.removed) args.push(name);
+  return args;
 }
 
 function isWrongType(error: unknown): boolean {
@@ -83,44 +131,11 @@ export class RedisSessionStore implements SessionStore {
 
   read(key: string): Promise<ReadResult> {
     const redisKey = this.redisKey(key);
-    return this.connection.send<string[] | Record<string, string>>(redisKey, ['HGETALL', redisKey]).then(
-      (answer) => {
-        const fields = Array.isArray(answer) ? answer : Object.entries(answer).flat();
-        return fields.length === 0 ? undefined : recordOf(fields);
-      },
-      (error: unknown) => {
-        // a string, a list, a set... at a session's key: not a session, whatever put it there
-        if (isWrongType(error)) return unreadableSession;
-        throw error;
-      },
-    );
+    return this.connection.command(redisKey, ['HGETALL', redisKey], readAnswer);
   }
 
   apply(key: string, change: SessionChange, expiresAt: number): Promise<ApplyResult> {
-    const sets: string[] = [];
-    for (const name in change.set) sets.push(name, change.set[name]!);
-    const ops: string[] = [];
-    for (const op of change.ops ?? []) {
-      if (op.op === 'increment') ops.push('i', op.key, String(op.by));
-      else ops.push('p', op.key, op.items.join(','));
-    }
-    const args = [
-      change.create ? '1' : '0',
-      JSON.stringify(change.meta),
-      String(Math.round(expiresAt)),
-      change.flash ? '1' : '0',
-      JSON.stringify(change.flash?.aged ?? []),
-      JSON.stringify(change.flash?.flashed ?? []),
-      change.replace ? '1' : '0',
-      String(sets.length / 2),
-      String(ops.length / 3),
-      ...sets,
-      ...ops,
-      ...change.removed,
-    ];
-    return this.connection
-      .script<number>(applyScript, this.redisKey(key), args)
-      .then((applied) => (applied === 1 ? 'saved' : 'gone'));
+    return this.connection.script(applyScript, this.redisKey(key), applyArgs(change, expiresAt), applyAnswer);
   }
 
   async remove(key: string): Promise<boolean> {
