@@ -284,9 +284,9 @@ export class RequestSession implements SessionBackend, SessionAtResponse {
    * The end's save, once the app's un-awaited `session.save()` calls are done (their failures are their own):
    * the response leaves after their writes too, increments and pushes included, which the end does not repeat.
    */
-  private async saveAfterExplicitSaves(plan: SavePlan): Promise<void> {
-    if (this.savesUnderWay?.size) await Promise.allSettled(this.savesUnderWay);
-    return this.saveChanges(plan);
+  private saveAfterExplicitSaves(plan: SavePlan): Promise<void> {
+    if (!this.savesUnderWay?.size) return this.saveChanges(plan);
+    return Promise.allSettled(this.savesUnderWay).then(() => this.saveChanges(plan));
   }
 
   /** The user the save moves the session to or from, when the user index must follow. */
@@ -306,7 +306,7 @@ export class RequestSession implements SessionBackend, SessionAtResponse {
   private async saveChanges(plan: SavePlan): Promise<void> {
     if (plan.error !== undefined) throw plan.error;
     const { manager, state } = this;
-    await manager.checks.beforeSave?.(state.tracker.data);
+    if (manager.checks.beforeSave) await manager.checks.beforeSave(state.tracker.data);
     const users = this.userChange();
     const { change, expiresAt, now } = this.changeOf(plan);
     const key = this.storeKeyOf(state);
