@@ -223,15 +223,26 @@ export class SessionManager {
   }
 
   /** The session stored under an id (or at `key`), unless it expired (it is then removed) or fails the schema. */
-  async readLive(sessionId: string, key = this.store.keyOf(sessionId)): Promise<SessionRecord | undefined> {
-    const stored = await this.store.readSession(sessionId, key);
-    const record = this.unexpired(sessionId, stored, key);
-    if (record === 'expired') {
-      await this.removeSession(sessionId, (stored as SessionRecord).data, key).catch(() => undefined);
-      return undefined;
-    }
-    if (record === undefined) return undefined;
-    if (this.checks.afterLoad && !(await this.checks.afterLoad(record.data))) {
+  readLive(sessionId: string, key = this.store.keyOf(sessionId)): Promise<SessionRecord | undefined> {
+    return this.store.readSession(sessionId, key).then((stored) => {
+      const record = this.unexpired(sessionId, stored, key);
+      if (record === 'expired') {
+        const forget = () => undefined;
+        return this.removeSession(sessionId, (stored as SessionRecord).data, key).then(forget, forget);
+      }
+      if (record === undefined) return undefined;
+      if (this.checks.afterLoad) return this.matchingSchema(sessionId, key, record);
+      if (tracing) trace(`session ${traceId(sessionId)} loaded`);
+      return record;
+    });
+  }
+
+  private async matchingSchema(
+    sessionId: string,
+    key: string,
+    record: SessionRecord,
+  ): Promise<SessionRecord | undefined> {
+    if (!(await this.checks.afterLoad!(record.data))) {
       if (tracing) trace(`session ${traceId(sessionId)} discarded: its data does not match the schema`);
       if (this.events.wants('rejected'))
         this.events.notify('rejected', this.eventAt(sessionId, key, record.data, 'schema'));
@@ -262,27 +273,32 @@ export class SessionManager {
    * The live record under the cookie's id, or within a regenerate grace window the session the id was
    * regenerated into; 'anonymous' when the store failed and the options allow that.
    */
-  private async load(sessionId: string): Promise<SessionRecord | ForwardedSession | 'anonymous' | undefined> {
-    try {
-      const record = await this.readLive(sessionId);
-      return record === undefined && this.grace ? await this.readForwarded(sessionId) : record;
-    } catch (error) {
-      if (!(error instanceof SessionStoreUnavailableError)) throw error;
-      if (tracing) {
-        trace(
-          `session ${traceId(sessionId)}: loading it failed, ${traceError(error)}: ` +
-            (this.config.onStoreError === 'fail'
-              ? "the request fails with 503 (onStoreError: 'fail')"
-              : "serving an unsaved anonymous session (onStoreError: 'anonymous')"),
-        );
-      }
-      if (this.config.onStoreError === 'fail') {
-        this.config.logger.error('routing-controllers-session: the session could not be loaded', error);
-        throw error;
-      }
-      this.config.logger.error('routing-controllers-session: serving an unsaved anonymous session', error);
-      return 'anonymous';
+  private load(sessionId: string): Promise<SessionRecord | ForwardedSession | 'anonymous' | undefined> {
+    type Loaded = SessionRecord | ForwardedSession | 'anonymous' | undefined;
+    const failed = (error: unknown): Loaded => this.loadFailed(sessionId, error);
+    return this.readLive(sessionId).then<Loaded, Loaded>(
+      (record) => (record === undefined && this.grace ? this.readForwarded(sessionId).catch(failed) : record),
+      failed,
+    );
+  }
+
+  /** A load the store failed: 'anonymous' where the options allow it, else the error again. */
+  private loadFailed(sessionId: string, error: unknown): 'anonymous' {
+    if (!(error instanceof SessionStoreUnavailableError)) throw error;
+    if (tracing) {
+      trace(
+        `session ${traceId(sessionId)}: loading it failed, ${traceError(error)}: ` +
+          (this.config.onStoreError === 'fail'
+            ? "the request fails with 503 (onStoreError: 'fail')"
+            : "serving an unsaved anonymous session (onStoreError: 'anonymous')"),
+      );
     }
+    if (this.config.onStoreError === 'fail') {
+      this.config.logger.error('routing-controllers-session: the session could not be loaded', error);
+      throw error;
+    }
+    this.config.logger.error('routing-controllers-session: serving an unsaved anonymous session', error);
+    return 'anonymous';
   }
 
   /** The session a regenerated id leads to while its grace window is open. */
