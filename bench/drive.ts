@@ -128,6 +128,8 @@ export function removeRedisKeys(prefixes: readonly string[]): void {
   for (const prefix of prefixes) {
     const keys = execFileSync('redis-cli', ['-h', '127.0.0.1', '--scan', '--pattern', `${prefix}*`], {
       encoding: 'utf8',
+      // a round of new sessions leaves tens of thousands of keys: more than the default 1 MB of output
+      maxBuffer: 512 * 1024 * 1024,
     })
       .split('\n')
       .filter(Boolean);
