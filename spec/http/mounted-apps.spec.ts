@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { ServerResponse } from 'node:http';
 import express from 'express';
 import type { NextFunction, Request, Response } from 'express';
 import supertest from 'supertest';
@@ -51,5 +52,56 @@ for (const store of [memoryStore, fileStore]) {
       assert.equal(second.body.id, first.body.id);
       assert.equal(second.body.visits, 2);
     });
+  });
+}
+
+// An app may dispatch a request again into a response of its own (a sub-request whose output it collects): the
+// session's hold and end belong to the response the request came with, not to every response of the request.
+for (const store of [memoryStore, fileStore]) {
+  describe(`a request dispatched again into another response, on the ${store.name} store`, () => {
+    function appWithSubRequest(outerEndsFirst: boolean) {
+      const app = express();
+      const inners: ServerResponse[] = [];
+      app.use(session({ secret: testSecret, logger: quietLogger, ...store.options() }));
+      app.get('/inner', (_request: Request, response: Response) => {
+        response.setHeader('x-inner', String(response.headersSent));
+        response.end('inner body');
+      });
+      app.get('/outer', (request: Request, response: Response, next: NextFunction) => {
+        request.session!.visits = Number(request.session!.visits ?? 0) + 1;
+        const dispatchInner = () => {
+          const inner = new ServerResponse(request);
+          inners.push(inner);
+          const { url } = request;
+          request.url = '/inner';
+          (app as unknown as { handle: (...args: unknown[]) => void }).handle(request, inner, next);
+          request.url = url;
+        };
+        if (outerEndsFirst) {
+          response.send('outer body');
+          dispatchInner();
+        } else {
+          dispatchInner();
+          setTimeout(() => response.send('outer body'), 20);
+        }
+      });
+      return { app, inners };
+    }
+
+    for (const outerEndsFirst of [false, true]) {
+      it(`answers each response with its own body (the outer one ending ${outerEndsFirst ? 'first' : 'last'})`, async () => {
+        const { app, inners } = appWithSubRequest(outerEndsFirst);
+        const agent = supertest.agent(app);
+        for (const visits of [1, 2]) {
+          const response = await agent.get('/outer').expect(200);
+          assert.equal(response.text, 'outer body');
+          assert.equal(response.headers['x-inner'], undefined);
+          const inner = inners.at(-1)!;
+          assert.equal(inner.writableEnded, true, 'the inner response ended');
+          assert.equal(inner.getHeader('x-inner'), 'false', 'the inner response was never held');
+          if (visits === 1) assert.ok(sessionCookieOf(response), 'the cookie of the new session is sent');
+        }
+      });
+    }
   });
 }

@@ -365,7 +365,8 @@ function resolveSecrets(
       `routing-controllers-session: the session secret is shorter than ${shortestProductionSecret} characters; that is refused in production.`,
     );
   }
-  return secrets;
+  // copied: verified cookies are remembered per list of secrets, which must not change behind that memory
+  return secrets.map((item) => (Buffer.isBuffer(item) ? Buffer.from(item) : item));
 }
 
 function headerOf(header: SessionOptions['header']): ResolvedSessionConfig['header'] {

@@ -45,11 +45,14 @@ export interface ResponseState {
 const responseStateSlot = Symbol('routing-controllers-session response');
 type ResponseWithState = ServerResponse & { [responseStateSlot]?: ResponseState };
 
-/** The response's state if it has any: in its request's slot, or on a response whose request has none. */
+/**
+ * The response's state if it has any: in its request's slot when the slot is that response's, else on the
+ * response itself (a request has one slot, but an app may dispatch it again into another response).
+ */
 export function peekResponseState(response: ServerResponse): ResponseState | undefined {
   const request = response.req as IncomingMessage | undefined;
   const slot = request && slotOf(request);
-  return slot ?? (response as ResponseWithState)[responseStateSlot];
+  return slot?.response === response ? slot : (response as ResponseWithState)[responseStateSlot];
 }
 
 /** The response's state, made where it is missing. */

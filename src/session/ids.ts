@@ -4,12 +4,15 @@ const idBytes = 32;
 /** Random bytes drawn for the next 128 ids at once: one call to the CSPRNG instead of one per new session. */
 let randomPool = Buffer.alloc(0);
 let poolOffset = 0;
+let poolProcess = process.pid;
 
 /** 256 random bits, base64url: the value a client holds (signed) in its cookie. Each is drawn once, never reused. */
 export function generateSessionId(): string {
-  if (poolOffset + idBytes > randomPool.length) {
+  // drawn again in another process (one started from a V8 startup snapshot of this heap would repeat it)
+  if (poolOffset + idBytes > randomPool.length || poolProcess !== process.pid) {
     randomPool = randomBytes(idBytes * 128);
     poolOffset = 0;
+    poolProcess = process.pid;
   }
   const id = randomPool.toString('base64url', poolOffset, poolOffset + idBytes);
   poolOffset += idBytes;

@@ -61,6 +61,11 @@ export function watchDeadline(call: PendingCall): void {
   sweeper ??= setInterval(sweep, sweepIntervalMs).unref();
 }
 
+/** Whether `call` is still waited for: neither settled nor failed by its deadline. */
+export function stillPending(call: PendingCall): boolean {
+  return pendingCalls.has(call);
+}
+
 /** Takes `call` off the watch: false when its deadline had failed it already. */
 export function settled(call: PendingCall): boolean {
   return pendingCalls.delete(call);

@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events';
 import type { Duration, SessionStoreOptions } from '../../config/options';
 import { durationOption } from '../../config/options';
 import type { PendingCall } from '../../store/deadline';
-import { settled, watchDeadline, withDeadline } from '../../store/deadline';
+import { settled, stillPending, watchDeadline, withDeadline } from '../../store/deadline';
 import { SessionConfigError } from '../../errors';
 
 export type RedisOptions = NonNullable<SessionStoreOptions['redis']>;
@@ -206,7 +206,9 @@ export class RedisConnection extends EventEmitter {
         }
       };
       const onError = (error: unknown) => {
-        if (script !== undefined && String((error as Error | null)?.message).startsWith('NOSCRIPT')) {
+        // a call its deadline failed already is not sent again: it was reported as failed, and must stay unwritten
+        const noScript = String((error as Error | null)?.message).startsWith('NOSCRIPT');
+        if (script !== undefined && noScript && stillPending(call)) {
           const withScript = args.slice();
           withScript[0] = 'EVAL';
           withScript[1] = script;
