@@ -51,7 +51,6 @@ export class SessionManager {
   /** `request.sessionStore`: express-session's Store API over this app's store. */
   readonly sessionStore: SessionStoreApi;
   private keyvView: Keyv | undefined;
-  /** The settings of a cookie made from the options: a session whose cookie differs keeps its own. */
   /** The settings of the configured cookie: what a session's cookie has unless it keeps its own. */
   readonly defaultCookieSettings: string;
   /** Option regenerateGrace: forwardings from regenerated ids to their new sessions. */

@@ -2,6 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { parseCookie, stringifySetCookie } from 'cookie';
 import { SessionValidationError } from '../errors';
+import { remembered } from '../remembered';
 
 /** `'auto'`: `None` on a secure request (with Secure), `Lax` otherwise, as in express-session. */
 export type SameSite = boolean | 'lax' | 'strict' | 'none' | 'auto';
@@ -189,23 +190,22 @@ export interface UnsignedSessionId {
  * Cookie values whose signature checked out lately, per list of secrets: a client sends the same cookie on each
  * request, and its HMAC is then computed once. Only verified values are kept, so a forgery is checked every time.
  */
-const recentlyVerified = new WeakMap<readonly CookieSecret[], Map<string, Readonly<UnsignedSessionId>>>();
-const recentlyVerifiedKept = 1024;
+const verifiers = new WeakMap<
+  readonly CookieSecret[],
+  (cookieValue: string) => UnsignedSessionId | undefined
+>();
 
 /** Checks the signature against every secret; undefined for anything unsigned, malformed or forged. */
 export function unsignSessionId(
   cookieValue: string,
   secrets: readonly CookieSecret[],
 ): Readonly<UnsignedSessionId> | undefined {
-  let verified = recentlyVerified.get(secrets);
-  const known = verified?.get(cookieValue);
-  if (known !== undefined) return known;
-  const unsigned = verifySignature(cookieValue, secrets);
-  if (unsigned === undefined) return undefined;
-  if (verified === undefined) recentlyVerified.set(secrets, (verified = new Map()));
-  if (verified.size >= recentlyVerifiedKept) verified.clear();
-  verified.set(cookieValue, unsigned);
-  return unsigned;
+  let verify = verifiers.get(secrets);
+  if (verify === undefined) {
+    verify = remembered((value) => verifySignature(value, secrets));
+    verifiers.set(secrets, verify);
+  }
+  return verify(cookieValue);
 }
 
 function verifySignature(

@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { remembered } from '../remembered';
 
 const idBytes = 32;
 /** Random bytes drawn for the next 128 ids at once: one call to the CSPRNG instead of one per new session. */
@@ -23,17 +24,5 @@ export function sha256(text: string, encoding: 'hex' | 'base64url'): string {
   return createHash('sha256').update(text).digest(encoding);
 }
 
-/** The keys of the sessions in recent requests: a request reads and then saves its session. */
-const recentKeys = new Map<string, string>();
-const recentKeysKept = 1024;
-
 /** The store key of a session: a hash, so a dump of the store holds no usable cookie value. */
-export function storeKeyOf(sessionId: string): string {
-  let key = recentKeys.get(sessionId);
-  if (key === undefined) {
-    key = sha256(sessionId, 'base64url');
-    if (recentKeys.size >= recentKeysKept) recentKeys.clear();
-    recentKeys.set(sessionId, key);
-  }
-  return key;
-}
+export const storeKeyOf = remembered((sessionId: string) => sha256(sessionId, 'base64url'));

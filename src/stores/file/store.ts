@@ -18,6 +18,7 @@ import { isUserIndexKey } from '../../store/user-index-key';
 import { FileLocks } from './lock';
 import { ownerIsGone, processToken } from './owner';
 import { readText } from './read-text';
+import { remembered } from '../../remembered';
 
 export interface FileStoreOptions {
   /** Where session files live; created when missing. Default `storage/sessions`. */
@@ -41,7 +42,6 @@ const dataSuffix = '.json';
 const tempSuffix = '.tmp';
 const lockSuffix = '.lock';
 const staleTempMs = 60_000;
-const recentNamesKept = 1024;
 
 function isStoredFile(parsed: unknown): parsed is StoredFile {
   const candidate = parsed as StoredFile | null;
@@ -106,7 +106,8 @@ export class FileStore extends EventEmitter implements SessionStore {
   private readonly reportedFiles = new Set<string>();
   /** The folder as `join` writes it, with its separator: a file's path is this and its name. */
   private readonly pathPrefix: string;
-  private readonly recentNames = new Map<string, string>();
+  /** A request reads its session and then saves it: each key's hash is made once. */
+  private readonly fileName = remembered((key: string) => sha256(key, 'hex'));
   private readonly sweepTimer: NodeJS.Timeout;
   private directoryReady: Promise<unknown> | undefined;
   /** `directoryReady` has resolved: the hot paths skip waiting for it. */
@@ -126,17 +127,6 @@ export class FileStore extends EventEmitter implements SessionStore {
     });
     this.sweepTimer = setInterval(() => void this.sweep(), options.sweepIntervalMs ?? 600_000);
     this.sweepTimer.unref();
-  }
-
-  /** A request reads its session and then saves it: each key's hash is made once. */
-  private fileName(key: string): string {
-    let name = this.recentNames.get(key);
-    if (name === undefined) {
-      name = sha256(key, 'hex');
-      if (this.recentNames.size >= recentNamesKept) this.recentNames.clear();
-      this.recentNames.set(key, name);
-    }
-    return name;
   }
 
   private pathOf(name: string, suffix: string): string {
